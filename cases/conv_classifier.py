@@ -1,0 +1,54 @@
+"""A small image classifier: Conv2D + BatchNormalization + Dropout, softmax, metric ``accuracy``.
+
+Exercises: BatchNormalization's moving statistics and its different arithmetic in Keras 3
+(outputs move by a few ULP through the chain), Dropout (inactive at inference), and the
+``accuracy`` metric whose concrete class Keras resolves from the loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+CLASSES = 3
+
+TOLERANCES = {
+    "predict": {
+        "max_ulp": 16,
+        "reason": "Keras 3 computes BatchNormalization with separate ops instead of TF 2.13's "
+        "fused kernel, so softmax outputs through the chain move by a few ULP (measured here on "
+        "CPU, TF 2.16.2 / Keras 3.15.1: 86 of 144 values differ, max 4 ULP, max abs diff 1.2e-7).",
+    },
+}
+
+
+def make_data(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    rng = np.random.RandomState(seed)
+    x = rng.normal(size=(48, 16, 16, 1)).astype("float32")
+    y = rng.randint(0, CLASSES, size=(48,)).astype("int64")
+    return [x], [y]
+
+
+def build() -> Any:
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    layers = tf.keras.layers
+    inputs = tf.keras.Input(shape=(16, 16, 1), name="image")
+    x = layers.Conv2D(8, 3, padding="same", name="conv")(inputs)
+    x = layers.BatchNormalization(name="bn")(x)
+    x = layers.ReLU(name="relu")(x)
+    x = layers.MaxPooling2D(name="pool")(x)
+    x = layers.Dropout(0.25, name="dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    outputs = layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    model = tf.keras.Model(inputs, outputs, name="conv_classifier")
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    (x_train,), (y_train,) = make_data(0)
+    model.fit(x_train, y_train, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    return model

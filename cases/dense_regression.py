@@ -1,0 +1,37 @@
+"""The recipe's model: a Dense regressor compiled with Adam, loss ``mse``, metrics ``mae``/``mse``.
+
+Exercises: the loss alias that TF 2.13's ``.h5`` stores (``'mse'``, refused by Keras 3), metric
+names that Keras 3 no longer derives from string identifiers (recompiled at the last hop), and
+Adam's slot variables (lost when Keras 3 loads a Keras 2 file).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FEATURES = 8
+
+
+def make_data(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    rng = np.random.RandomState(seed)
+    x = rng.normal(size=(64, FEATURES)).astype("float32")
+    weights = rng.normal(size=(FEATURES, 1)).astype("float32")
+    y = (x @ weights + 0.1 * rng.normal(size=(64, 1))).astype("float32")
+    return [x], [y]
+
+
+def build() -> Any:
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input(shape=(FEATURES,), name="features")
+    hidden = tf.keras.layers.Dense(16, activation="relu", name="hidden_1")(inputs)
+    hidden = tf.keras.layers.Dense(16, activation="relu", name="hidden_2")(hidden)
+    outputs = tf.keras.layers.Dense(1, name="price")(hidden)
+    model = tf.keras.Model(inputs, outputs, name="dense_regression")
+    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3), loss="mse", metrics=["mae", "mse"])
+    (x,), (y,) = make_data(0)
+    model.fit(x, y, epochs=3, batch_size=16, verbose=0, shuffle=False)
+    return model

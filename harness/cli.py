@@ -1,0 +1,133 @@
+"""``keras-harness``: the command-line front end (thin; the work is in the library)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+DEFAULT_REGISTRY = "build/models/model_registry.json"
+
+
+def _registry_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--registry", default=os.environ.get("HARNESS_REGISTRY", DEFAULT_REGISTRY),
+                        help="model registry (default: $HARNESS_REGISTRY or %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keras-harness", description=__doc__)
+    parser.add_argument("--config", default=os.environ.get("HARNESS_CONFIG", "harness.toml"))
+    parser.add_argument("--build-dir", default=os.environ.get("HARNESS_BUILD_DIR", "build"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    cases = sub.add_parser("cases", help="build missing embedded cases and write their registry")
+    cases.add_argument("--registry", default=DEFAULT_REGISTRY)
+    cases.add_argument("--golden-dir", default="golden")
+
+    convert = sub.add_parser("convert", help="run the steps assigned to one environment")
+    _registry_arg(convert)
+    convert.add_argument("--env", default=os.environ.get("HARNESS_ENV"), required=False)
+    convert.add_argument("--model", action="append", default=[])
+
+    matrix = sub.add_parser("matrix", help="merge results, render the matrix, gate on a baseline")
+    matrix.add_argument("--results", nargs="*", default=None,
+                        help="results files (default: <build-dir>/results/*.json)")
+    matrix.add_argument("--baseline", default="golden/baseline.json")
+    matrix.add_argument("--out", default=None, help="output folder (default: <build-dir>/matrix)")
+    matrix.add_argument("--compat-md", default="COMPAT.md", help="where to write COMPAT.md")
+    matrix.add_argument("--limitations", default="limitations.toml")
+    matrix.add_argument("--update-baseline", action="store_true",
+                        help="write the merged matrix as the new baseline")
+    return parser
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from harness import cases, runtime
+    from harness.config import load_config
+
+    config = load_config(args.config)
+    cases_dir = config.path.parent / "cases"
+    golden_dir = Path(args.golden_dir)
+    missing = [name for name in cases.discover(cases_dir)
+               if not (golden_dir / name / cases.MODEL_FILE).exists()]
+    if missing:
+        runtime.check_environment(cases.SOURCE.version, f"tf{cases.SOURCE.version.replace('.', '')}")
+        built = cases.build_missing(cases_dir, golden_dir, only=missing)
+        print(f"built source models: {', '.join(built)}")
+    registry = cases.write_registry(cases_dir, golden_dir, Path(args.registry))
+    print(f"registry: {registry.path} ({len(registry.models)} embedded cases)")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from harness.config import load_config
+    from harness.convert import run_env_steps
+    from harness.registry import Registry
+
+    if not args.env:
+        raise HarnessError("No environment given. Fix: pass --env NAME or set HARNESS_ENV.")
+    config = load_config(args.config)
+    registry = Registry.load(args.registry)
+    records = run_env_steps(config, registry, args.env, Path(args.build_dir),
+                            models=args.model or None)
+    for record in records:
+        outcome = "ok" if record.status == "ok" else f"{record.exception}: {record.message}"
+        print(f"{args.env}: {record.model}: {record.step}: {outcome}")
+    if not records:
+        print(f"{args.env}: no steps to run")
+    # A failed step is one model's outcome (its cells show it), not the run's.
+    return 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from harness import matrix
+    from harness.atomic import atomic_open, write_json
+    from harness.limitations import load_catalogue
+
+    build_dir = Path(args.build_dir)
+    paths = [Path(p) for p in args.results] if args.results else sorted(
+        (build_dir / "results").glob("*.json"))
+    cells = matrix.merge(paths)
+    catalogue = load_catalogue(args.limitations)
+    titles = {entry.id: entry.title for entry in catalogue.entries}
+    out = Path(args.out) if args.out else build_dir / "matrix"
+    route_order: list[str] = []
+    if Path(args.config).exists():
+        from harness.config import load_config
+
+        route_order = list(load_config(args.config).routes)
+    markdown = matrix.render_markdown(cells, titles=titles, route_order=route_order)
+    matrix.write_matrix_json(out / "matrix.json", cells)
+    with atomic_open(Path(args.compat_md)) as handle:
+        handle.write(markdown)
+    print(f"merged {len(cells)} cells from {len(paths)} results files -> {args.compat_md}, "
+          f"{out / 'matrix.json'}")
+    baseline_path = Path(args.baseline)
+    if args.update_baseline:
+        write_json(baseline_path, matrix.baseline_from(cells), indent=1)
+        print(f"baseline updated: {baseline_path} ({len(cells)} cells)")
+        return 0
+    report = matrix.gate(cells, matrix.read_baseline(baseline_path))
+    print(report.render())
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown[:900_000] + "\n")
+    return 0 if report.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    commands = {"cases": cmd_cases, "convert": cmd_convert, "matrix": cmd_matrix}
+    try:
+        return commands[args.command](args)
+    except HarnessError as exc:
+        print(f"keras-harness: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""The harness configuration (``harness.toml``): environments, steps and routes.
+
+The chain of steps is data: each step names the environment that runs it, the spec it loads and
+the spec it saves. A route is a named spec that a target environment loads; the steps that lead
+to it from a model's source spec are its lineage.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError, SpecError
+from harness.specs import Spec
+
+DEFAULT_CONFIG = "harness.toml"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One tox environment: the TF version whose specs it writes and the routes it verifies."""
+
+    name: str
+    version: str
+    keras: int
+    verify: tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """Load ``source`` in ``env`` and save ``target``, optionally recompiling the metrics."""
+
+    env: str
+    source: Spec
+    target: Spec
+    recompile_metrics: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}->{self.target}@{self.env}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """A named spec that target environments load."""
+
+    name: str
+    spec: Spec
+    description: str = ""
+
+
+@dataclass
+class Config:
+    path: Path
+    environments: dict[str, Environment]
+    steps: list[Step]
+    routes: dict[str, Route]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def environment(self, name: str) -> Environment:
+        try:
+            return self.environments[name]
+        except KeyError:
+            raise ConfigError(
+                f"Unknown environment {name!r} in {self.path}. Received environments: "
+                f"{sorted(self.environments)}. Fix: add [environments.{name}] or set "
+                f"HARNESS_ENV to one of them."
+            ) from None
+
+    def steps_for(self, env: str) -> list[Step]:
+        return [step for step in self.steps if step.env == env]
+
+    def producer(self, spec: Spec) -> Step | None:
+        for step in self.steps:
+            if step.target == spec:
+                return step
+        return None
+
+    def lineage(self, spec: Spec, source: Spec) -> list[Step] | None:
+        """The steps from ``source`` to ``spec``, or None when ``spec`` cannot be reached."""
+        chain: list[Step] = []
+        current = spec
+        while current != source:
+            step = self.producer(current)
+            if step is None or len(chain) > len(self.steps):
+                return None
+            chain.append(step)
+            current = step.source
+        return list(reversed(chain))
+
+    def routes_for(self, env: str) -> list[Route]:
+        return [self.routes[name] for name in self.environment(env).verify]
+
+
+def _require(table: dict[str, Any], key: str, kind: type, where: str, path: Path) -> Any:
+    value = table.get(key)
+    if not isinstance(value, kind):
+        raise ConfigError(
+            f"{where} in {path} needs {key!r} of type {kind.__name__}. Received: {value!r}. "
+            f"Fix: set {key} = ... in that table."
+        )
+    return value
+
+
+def _spec(text: Any, where: str, path: Path) -> Spec:
+    try:
+        return Spec.parse(text)
+    except SpecError as exc:
+        raise ConfigError(f"{where} in {path}: {exc}") from None
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
+    path = Path(path).absolute()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Harness configuration not found: {path}. Fix: run from the project root or pass "
+            f"--config PATH (HARNESS_CONFIG)."
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Harness configuration {path} is not valid TOML: {exc}.") from None
+
+    routes: dict[str, Route] = {}
+    for name, table in data.get("routes", {}).items():
+        where = f"[routes.{name}]"
+        spec = _spec(_require(table, "spec", str, where, path), where, path)
+        routes[name] = Route(name, spec, str(table.get("description", "")))
+
+    environments: dict[str, Environment] = {}
+    for name, table in data.get("environments", {}).items():
+        where = f"[environments.{name}]"
+        version = _require(table, "version", str, where, path)
+        keras = _require(table, "keras", int, where, path)
+        verify = tuple(table.get("verify", []))
+        for route in verify:
+            if route not in routes:
+                raise ConfigError(
+                    f"{where} in {path} verifies unknown route {route!r}. Received routes: "
+                    f"{sorted(routes)}. Fix: add [routes.{route}] or remove it from verify."
+                )
+        environments[name] = Environment(
+            name, version, keras, verify, str(table.get("description", ""))
+        )
+
+    steps: list[Step] = []
+    for index, table in enumerate(data.get("steps", [])):
+        where = f"[[steps]] #{index + 1}"
+        env = _require(table, "env", str, where, path)
+        if env not in environments:
+            raise ConfigError(
+                f"{where} in {path} runs in unknown environment {env!r}. Received "
+                f"environments: {sorted(environments)}. Fix: add [environments.{env}]."
+            )
+        source = _spec(_require(table, "from", str, where, path), where, path)
+        target = _spec(_require(table, "to", str, where, path), where, path)
+        if target.version != environments[env].version:
+            raise ConfigError(
+                f"{where} in {path} writes {target} in {env}, which writes version "
+                f"{environments[env].version}. Fix: name the spec after the environment that "
+                f"writes it."
+            )
+        recompile = table.get("recompile_metrics", False)
+        if not isinstance(recompile, bool):
+            raise ConfigError(
+                f"{where} in {path}: recompile_metrics must be true or false. "
+                f"Received: {recompile!r}."
+            )
+        steps.append(Step(env, source, target, recompile))
+
+    producers: dict[Spec, Step] = {}
+    for step in steps:
+        if step.target in producers:
+            raise ConfigError(
+                f"Two steps in {path} write {step.target}: {producers[step.target].name} and "
+                f"{step.name}. Fix: give each spec one producer."
+            )
+        producers[step.target] = step
+    extra = {k: v for k, v in data.items() if k not in {"routes", "environments", "steps"}}
+    return Config(path, environments, steps, routes, extra)

@@ -1,0 +1,117 @@
+"""Run the conversion steps assigned to one environment, for every registered model.
+
+One process handles all of an environment's steps, so TensorFlow is imported once. A model whose
+step fails gets a step record with the exception, which its cells later show; the other models go
+on. Every output is written atomically and recorded in the registry under its lock.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import runtime
+from harness.atomic import write_json
+from harness.config import Config, Step
+from harness.errors import GoldenError
+from harness.golden import read_golden, sha256_of
+from harness.registry import Registry
+from harness.safety import check_safe
+from harness.specs import derive_path
+
+
+@dataclass
+class StepRecord:
+    """What one step did for one model: kept beside the build so cells can explain failures."""
+
+    model: str
+    step: str
+    env: str
+    status: str  # "ok" or "error"
+    exception: str = ""
+    message: str = ""
+    input_sha256: str = ""
+    output_sha256: str = ""
+    output: str = ""
+
+
+def step_record_path(build_dir: Path, model: str, target: str) -> Path:
+    return build_dir / "steps" / model / f"{target}.json"
+
+
+def read_step_record(build_dir: Path, model: str, target: str) -> StepRecord | None:
+    path = step_record_path(build_dir, model, target)
+    if not path.exists():
+        return None
+    return StepRecord(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def golden_dir_for(registry: Registry) -> Path:
+    value = registry.extra.get("golden_dir")
+    if isinstance(value, str):
+        return (registry.path.parent / value).resolve()
+    return registry.path.parent / "golden"
+
+
+def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
+    """Load ``step.source`` of one model, optionally recompile, save ``step.target``."""
+    from harness import formats
+
+    entry = registry.get(model_id)
+    record = StepRecord(model_id, step.name, step.env, "ok")
+    try:
+        source = registry.resolve(model_id, step.source)
+        if not source.exists():
+            raise FileNotFoundError(f"{step.source} of {model_id} not found: {source}")
+        record.input_sha256 = sha256_of(source)
+        check_safe(source, model_id=model_id, trusted=entry.trusted,
+                   allowed=set(entry.custom_objects))
+        model = formats.load(step.source, source, custom_objects=entry.custom_objects,
+                             trusted=entry.trusted)
+        if step.recompile_metrics:
+            golden = read_golden(golden_dir_for(registry), model_id)
+            formats.backend().recompile(model, golden.metrics)
+        raw = entry.paths.get(str(step.target)) or derive_path(
+            entry.paths[str(step.source)], step.source, step.target
+        )
+        target = Path(raw) if Path(raw).is_absolute() else registry.root / raw
+        formats.save(model, step.target, target)
+        record.output_sha256 = sha256_of(target)
+        record.output = str(target)
+        registry.record_path(model_id, step.target, target)
+    except GoldenError as exc:
+        record.status, record.exception, record.message = "error", type(exc).__name__, str(exc)
+    except Exception as exc:  # one model's failure is its own: record it and go on
+        record.status = "error"
+        record.exception = type(exc).__name__
+        record.message = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ""
+        record.message += "" if record.message else traceback.format_exc(limit=1)[-300:]
+    return record
+
+
+def run_env_steps(
+    config: Config, registry: Registry, env: str, build_dir: Path, *, models: list[str] | None = None
+) -> list[StepRecord]:
+    runtime.check_environment(config.environment(env).version, env)
+    records: list[StepRecord] = []
+    for step in config.steps_for(env):
+        for model_id, entry in sorted(registry.models.items()):
+            if models and model_id not in models:
+                continue
+            if config.lineage(step.target, entry.source) is None:
+                continue  # this model's source does not lead to the step
+            record = run_step(step, registry, model_id)
+            write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
+            records.append(record)
+    return records
+
+
+def summarize(records: list[StepRecord]) -> dict[str, Any]:
+    return {
+        "ok": sum(r.status == "ok" for r in records),
+        "error": [f"{r.model} {r.step}: {r.exception}: {r.message}" for r in records
+                  if r.status != "ok"],
+    }

@@ -1,0 +1,72 @@
+"""The one dispatcher: picks the module for the running Keras generation and the file's format.
+
+``keras2`` covers TF 2.13-2.15 and tf_keras; ``keras3`` covers Keras 3 on TF >= 2.16. Each
+module exposes the same functions; callers use :func:`backend` and never import them directly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from harness import runtime
+from harness.errors import HarnessError
+from harness.specs import Spec
+
+_LOADABLE = {"keras", "h5"}
+
+
+def backend() -> ModuleType:
+    """The format module for the Keras generation installed here (imports TensorFlow)."""
+    runtime.import_tensorflow()
+    generation = runtime.keras_generation()
+    return importlib.import_module(f"harness.formats.keras{3 if generation >= 3 else 2}")
+
+
+def import_object(reference: str) -> Any:
+    """Import ``module:attr`` (a registry's custom object)."""
+    module_name, _, attr = reference.partition(":")
+    if not module_name or not attr:
+        raise HarnessError(
+            f"Invalid custom object reference {reference!r}. Fix: write it as 'module:attr', "
+            f"e.g. 'my_layers:Scale'."
+        )
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def load(spec: Spec, path: Path, *, custom_objects: dict[str, str], trusted: bool) -> Any:
+    if spec.format not in _LOADABLE:
+        raise HarnessError(
+            f"Loading format {spec.format!r} is not supported yet. Received: {path}. "
+            f"Fix: register a .keras or .h5 form of the model."
+        )
+    objects = {name: import_object(ref) for name, ref in custom_objects.items()}
+    return backend().load_model(path, custom_objects=objects, trusted=trusted)
+
+
+def save(model: Any, spec: Spec, path: Path) -> None:
+    """Save ``model`` as ``spec`` at ``path`` atomically (temp file in the folder, then replace)."""
+    if spec.format not in _LOADABLE:
+        raise HarnessError(
+            f"Saving format {spec.format!r} is not supported yet. Received: {path}. "
+            f"Fix: use a .keras or .h5 spec in the step."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=spec.suffix, dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp_name)
+    try:
+        backend().save_model(model, Path(tmp_name))
+        with open(tmp_name, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)

@@ -1,0 +1,73 @@
+"""Keras 2 (TF 2.13-2.15, and tf_keras): loading, saving, recompiling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.formats.common import (
+    evaluate,
+    metric_objects,
+    optimizer_variables,
+    predict,
+    probe_metric,
+)
+
+__all__ = [
+    "evaluate",
+    "load_model",
+    "metric_objects",
+    "optimizer_variables",
+    "predict",
+    "probe_metric",
+    "save_model",
+]
+GENERATION = 2
+
+
+def _keras() -> Any:
+    import tensorflow as tf
+
+    return tf.keras
+
+
+def load_model(path: Path, *, custom_objects: dict[str, Any], trusted: bool) -> Any:
+    keras = _keras()
+    if path.suffix == ".keras":
+        return keras.models.load_model(
+            str(path), custom_objects=custom_objects, compile=True, safe_mode=not trusted
+        )
+    # Keras 2 has no safe mode for .h5: harness.safety walked the config before this call.
+    return keras.models.load_model(str(path), custom_objects=custom_objects, compile=True)
+
+
+def save_model(model: Any, path: Path) -> None:
+    model.save(str(path))
+
+
+def metric_from_name(name: str) -> Any:
+    keras = _keras()
+    if name in {"accuracy", "acc"}:
+        return name
+    found = keras.metrics.get(name)
+    if isinstance(found, type):
+        return found(name=name)
+    return keras.metrics.MeanMetricWrapper(found, name=name)
+
+
+def recompile(model: Any, metric_names: list[str]) -> None:
+    metrics = [metric_from_name(name) for name in metric_names]
+    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=metrics)
+
+
+def compile_summary(model: Any) -> dict[str, Any]:
+    keras = _keras()
+    optimizer = getattr(model, "optimizer", None)
+    metrics = [m for m in getattr(model, "metrics", []) if m.name != "loss"]
+    loss = getattr(model, "loss", None)
+    return {
+        "optimizer": keras.optimizers.serialize(optimizer) if optimizer is not None else None,
+        "loss": loss if isinstance(loss, str | dict | list) or loss is None else
+        keras.losses.serialize(loss),
+        "metrics": [m.name for m in metrics],
+    }

@@ -1,0 +1,65 @@
+"""Keras 3 (TF >= 2.16): loading (with safe_mode), saving, recompiling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.formats.common import (
+    evaluate,
+    metric_objects,
+    optimizer_variables,
+    predict,
+    probe_metric,
+)
+
+__all__ = [
+    "evaluate",
+    "load_model",
+    "metric_objects",
+    "optimizer_variables",
+    "predict",
+    "probe_metric",
+    "save_model",
+]
+GENERATION = 3
+
+
+def _keras() -> Any:
+    import keras
+
+    return keras
+
+
+def load_model(path: Path, *, custom_objects: dict[str, Any], trusted: bool) -> Any:
+    keras = _keras()
+    # Never enable_unsafe_deserialization(): trusted models use the per-call flag only.
+    return keras.models.load_model(
+        str(path), custom_objects=custom_objects, compile=True, safe_mode=not trusted
+    )
+
+
+def save_model(model: Any, path: Path) -> None:
+    model.save(str(path))
+
+
+def metric_from_name(name: str) -> Any:
+    keras = _keras()
+    if name in {"accuracy", "acc"}:
+        return name
+    found = keras.metrics.get(name)
+    if isinstance(found, type):
+        return found(name=name)
+    if isinstance(found, keras.metrics.Metric):
+        return type(found)(name=name)
+    return keras.metrics.MeanMetricWrapper(found, name=name)
+
+
+def recompile(model: Any, metric_names: list[str]) -> None:
+    metrics = [metric_from_name(name) for name in metric_names]
+    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=metrics)
+
+
+def compile_summary(model: Any) -> dict[str, Any]:
+    config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
+    return {"compile_config": config}

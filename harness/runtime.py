@@ -1,0 +1,79 @@
+"""The running TensorFlow environment: lazy import, versions, device.
+
+TensorFlow is imported here (and in ``formats/``) only, and only when a function needs it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import sys
+from typing import Any
+
+from harness.errors import EnvironmentMismatchError
+
+
+def import_tensorflow() -> Any:
+    """Import TensorFlow once, quietly."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    return tf
+
+
+def _dist_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def legacy_keras() -> bool:
+    return os.environ.get("TF_USE_LEGACY_KERAS", "") in {"1", "true", "True"}
+
+
+def keras_version() -> str:
+    """The version of the Keras that ``tf.keras`` is in this environment."""
+    tf_version = _dist_version("tensorflow") or _dist_version("tensorflow-cpu") or "0.0"
+    major_minor = tuple(int(p) for p in tf_version.split(".")[:2])
+    if major_minor >= (2, 16) and legacy_keras():
+        return _dist_version("tf-keras") or "?"
+    return _dist_version("keras") or "?"
+
+
+def keras_generation() -> int:
+    return int(keras_version().split(".")[0]) if keras_version()[0].isdigit() else 2
+
+
+def versions() -> dict[str, str]:
+    """Versions that a result depends on; TensorFlow's from package metadata (no import)."""
+    return {
+        "tensorflow": _dist_version("tensorflow") or _dist_version("tensorflow-cpu") or "?",
+        "keras": keras_version(),
+        "numpy": _dist_version("numpy") or "?",
+        "h5py": _dist_version("h5py") or "?",
+        "python": platform.python_version(),
+        "platform": f"{sys.platform}-{platform.machine()}",
+    }
+
+
+def device() -> tuple[str, str]:
+    """``("gpu", name)`` when TensorFlow sees a GPU, else ``("cpu", processor)``."""
+    tf = import_tensorflow()
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return "gpu", str(details.get("device_name", gpus[0].name))
+    return "cpu", platform.processor() or platform.machine()
+
+
+def check_environment(expected_version: str, env: str) -> None:
+    """Refuse to run when the installed TensorFlow is not the environment's."""
+    installed = versions()["tensorflow"]
+    if ".".join(installed.split(".")[:2]) != expected_version:
+        raise EnvironmentMismatchError(
+            f"Environment {env} expects TensorFlow {expected_version}.x. Received: TensorFlow "
+            f"{installed} in {sys.prefix}. Fix: run it through tox (tox -e {env}) or set "
+            f"HARNESS_ENV to the environment you are in."
+        )

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_config
+from harness.errors import ConfigError
+from harness.specs import Spec
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_projects_chain_is_the_recipe() -> None:
+    config = load_config(ROOT / "harness.toml")
+    assert [step.name for step in config.steps] == [
+        "2.13.keras->2.13.h5@tf213", "2.13.h5->2.15.h5@tf215", "2.15.h5->2.16.keras@tf216",
+    ]
+    assert [step.recompile_metrics for step in config.steps] == [False, False, True]
+    lineage = config.lineage(Spec.parse("2.16.keras"), Spec.parse("2.13.keras"))
+    assert lineage is not None and [s.env for s in lineage] == ["tf213", "tf215", "tf216"]
+    assert config.lineage(Spec.parse("2.16.keras"), Spec.parse("2.13.h5")) is not None
+    assert config.lineage(Spec.parse("2.13.keras"), Spec.parse("2.13.h5")) is None
+    assert [r.name for r in config.routes_for("tf216")] == [
+        "direct-keras", "direct-h5", "chain-h5", "chain"]
+
+
+def test_a_step_must_write_its_environments_version(tmp_path: Path) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text('[environments.tf215]\nversion = "2.15"\nkeras = 2\n'
+                    '[[steps]]\nenv = "tf215"\nfrom = "2.13.h5"\nto = "2.16.keras"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"[[steps]] #1 in {path} writes 2.16.keras in tf215, which writes version 2.15. "
+        "Fix: name the spec after the environment that writes it."
+    )
+
+
+def test_unknown_environment_and_route(tmp_path: Path) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text('[environments.tf216]\nversion = "2.16"\nkeras = 3\nverify = ["chain"]\n')
+    with pytest.raises(ConfigError, match=r"verifies unknown route 'chain'"):
+        load_config(path)
+    path.write_text('[environments.tf216]\nversion = "2.16"\nkeras = 3\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path).environment("tf299")
+    assert str(info.value) == (
+        f"Unknown environment 'tf299' in {path}. Received environments: ['tf216']. "
+        "Fix: add [environments.tf299] or set HARNESS_ENV to one of them."
+    )

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.errors import RegistryError
+from harness.registry import Registry
+from harness.specs import Spec
+
+EXAMPLE = Path(__file__).parent.parent.parent / "shared" / "context" / "model_registry.example.json"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="needs ../shared beside the checkout")
+def test_the_recipes_file_loads_and_round_trips_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "models" / "model_registry.json"
+    path.parent.mkdir()
+    shutil.copy(EXAMPLE, path)
+    registry = Registry.load(path)
+    assert sorted(registry.models) == ["run_0a1b2c", "run_3d4e5f"]
+    assert registry.resolve("run_0a1b2c", "2.15.h5") == tmp_path / "models/2.15.h5/run_0a1b2c.h5"
+    registry.save()
+    assert json.loads(path.read_text()) == json.loads(EXAMPLE.read_text())
+    assert path.read_text() == EXAMPLE.read_text().rstrip("\n") + "\n"
+
+
+def test_extra_keys_survive_and_paths_are_recorded(tmp_path: Path) -> None:
+    path = write(tmp_path / "models/model_registry.json", json.dumps({
+        "models": {"m1": {"paths": {"2.13.keras": "/abs/m1.keras"}, "owner": "team-a",
+                          "trusted": True}},
+        "note": "kept",
+    }))
+    registry = Registry.load(path)
+    assert registry.get("m1").trusted is True
+    registry.record_path("m1", Spec.parse("2.13.h5"), tmp_path / "models/2.13.h5/m1.h5")
+    data = json.loads(path.read_text())
+    assert data == {
+        "models": {"m1": {"paths": {"2.13.keras": "/abs/m1.keras",
+                                    "2.13.h5": "models/2.13.h5/m1.h5"},
+                          "owner": "team-a", "trusted": True}},
+        "note": "kept",
+    }
+    assert Registry.load(path).resolve("m1", "2.13.keras") == Path("/abs/m1.keras")
+
+
+def test_root_key_overrides_the_default_root(tmp_path: Path) -> None:
+    path = write(tmp_path / "reg.json",
+                 '{"root": ".", "models": {"a": {"paths": {"2.13.keras": "a.keras"}}}}')
+    assert Registry.load(path).resolve("a", "2.13.keras") == tmp_path / "a.keras"
+
+
+def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path / "models/r.json", '{"models": {\n  "a": {"paths": }\n}}')
+    with pytest.raises(RegistryError) as info:
+        Registry.load(path)
+    assert str(info.value) == (
+        f"Registry {path} is not valid JSON: Expecting value at line 2 column 18. "
+        "Fix: correct the JSON at that position."
+    )
+
+
+def test_duplicate_model_ids_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "models/r.json",
+                 '{"models": {"a": {"paths": {}}, "a": {"paths": {}}}}')
+    with pytest.raises(RegistryError) as info:
+        Registry.load(path)
+    assert str(info.value) == (
+        f"Duplicate key 'a' in registry {path}. Received: the key twice in one object. "
+        "Fix: keep one entry per model id and per spec."
+    )
+
+
+def test_unknown_spec_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "models/r.json", '{"models": {"a": {"paths": {"2.13.pb": "x"}}}}')
+    with pytest.raises(RegistryError, match=r"Model 'a' in .*: Invalid spec: .*'2.13.pb'"):
+        Registry.load(path)
+
+
+def test_missing_paths_and_missing_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "models/r.json", '{"models": {"a": {}}}')
+    with pytest.raises(RegistryError, match=r'Model \'a\' in .* has no "paths" object'):
+        Registry.load(path)
+    with pytest.raises(RegistryError) as info:
+        Registry.load(tmp_path / "nope.json")
+    assert str(info.value).startswith(f"Registry not found: {tmp_path / 'nope.json'}. Fix:")
+
+
+def test_resolve_unknown_spec_names_the_fix(tmp_path: Path) -> None:
+    path = write(tmp_path / "models/r.json", '{"models": {"a": {"paths": {"2.13.keras": "a"}}}}')
+    with pytest.raises(RegistryError) as info:
+        Registry.load(path).resolve("a", "2.15.h5")
+    assert str(info.value) == (
+        f"Model 'a' has no path for spec '2.15.h5' in {path}. Received specs: ['2.13.keras']. "
+        "Fix: run the step that writes '2.15.h5' or add its path to the registry."
+    )
+
+
+def test_concurrent_record_path_loses_no_update(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = write(tmp_path / "models/r.json", json.dumps(
+        {"models": {f"m{i}": {"paths": {"2.13.keras": f"m{i}.keras"}} for i in range(8)}}))
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.starmap(_record, [(str(path), f"m{i}") for i in range(8)])
+    data = json.loads(path.read_text())
+    assert all(data["models"][f"m{i}"]["paths"]["2.13.h5"] == f"models/2.13.h5/m{i}.h5"
+               for i in range(8))
+
+
+def _record(path: str, model: str) -> None:
+    registry = Registry.load(path)
+    registry.record_path(model, Spec.parse("2.13.h5"),
+                         Path(path).parent.parent / f"models/2.13.h5/{model}.h5")

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import SpecError
+from harness.specs import Spec, derive_path
+
+
+@pytest.mark.parametrize(
+    ("text", "version", "fmt"),
+    [("2.13.keras", "2.13", "keras"), ("2.15.h5", "2.15", "h5"),
+     ("2.16.weights.h5", "2.16", "weights.h5"), ("2.17.savedmodel", "2.17", "savedmodel")],
+)
+def test_parse(text: str, version: str, fmt: str) -> None:
+    spec = Spec.parse(text)
+    assert (spec.version, spec.format, str(spec)) == (version, fmt, text)
+
+
+def test_parse_rejects_unknown_format() -> None:
+    with pytest.raises(SpecError) as info:
+        Spec.parse("2.13.pb")
+    assert str(info.value) == (
+        "Invalid spec: expected '<major>.<minor>.<format>' with format one of h5, keras, "
+        "savedmodel, weights.h5. Received: '2.13.pb'. Fix: write it like '2.13.keras' or "
+        "'2.15.h5'."
+    )
+
+
+def test_derive_path_like_the_recipe() -> None:
+    old, new = Spec.parse("2.13.keras"), Spec.parse("2.13.h5")
+    assert derive_path("models/2.13.keras/run_0a1b2c.keras", old, new) == (
+        "models/2.13.h5/run_0a1b2c.h5"
+    )
+    assert derive_path("models/2.13.h5/a.h5", new, Spec.parse("2.15.h5")) == "models/2.15.h5/a.h5"
+    assert derive_path("/abs/2.15.h5/a.h5", Spec.parse("2.15.h5"), Spec.parse("2.16.keras")) == (
+        "/abs/2.16.keras/a.keras"
+    )
