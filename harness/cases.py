@@ -93,7 +93,8 @@ def write_registry(cases_dir: Path, golden_dir: Path, registry_path: Path) -> Re
             previous = Registry.load(registry_path).to_json()["models"]
         for name, entry in models.items():
             kept = {
-                spec: p for spec, p in previous.get(name, {}).get("paths", {}).items()
+                spec: p
+                for spec, p in previous.get(name, {}).get("paths", {}).items()
                 if spec != str(SOURCE)
             }
             entry["paths"].update(kept)

@@ -13,8 +13,11 @@ DEFAULT_REGISTRY = "build/models/model_registry.json"
 
 
 def _registry_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--registry", default=os.environ.get("HARNESS_REGISTRY", DEFAULT_REGISTRY),
-                        help="model registry (default: $HARNESS_REGISTRY or %(default)s)")
+    parser.add_argument(
+        "--registry",
+        default=os.environ.get("HARNESS_REGISTRY", DEFAULT_REGISTRY),
+        help="model registry (default: $HARNESS_REGISTRY or %(default)s)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     cases = sub.add_parser("cases", help="build missing embedded cases and write their registry")
     cases.add_argument("--registry", default=DEFAULT_REGISTRY)
     cases.add_argument("--golden-dir", default="golden")
+    cases.add_argument(
+        "--skip",
+        action="store_true",
+        default=bool(os.environ.get("HARNESS_REGISTRY")),
+        help="do nothing (default when HARNESS_REGISTRY names a registry)",
+    )
 
     convert = sub.add_parser("convert", help="run the steps assigned to one environment")
     _registry_arg(convert)
@@ -33,14 +42,27 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--model", action="append", default=[])
 
     matrix = sub.add_parser("matrix", help="merge results, render the matrix, gate on a baseline")
-    matrix.add_argument("--results", nargs="*", default=None,
-                        help="results files (default: <build-dir>/results/*.json)")
-    matrix.add_argument("--baseline", default="golden/baseline.json")
+    matrix.add_argument(
+        "--results",
+        nargs="*",
+        default=None,
+        help="results files (default: <build-dir>/results/*.json)",
+    )
+    matrix.add_argument(
+        "--baseline",
+        default=os.environ.get("HARNESS_BASELINE", "golden/baseline.json"),
+        help="committed baseline (default: $HARNESS_BASELINE or %(default)s)",
+    )
     matrix.add_argument("--out", default=None, help="output folder (default: <build-dir>/matrix)")
-    matrix.add_argument("--compat-md", default="COMPAT.md", help="where to write COMPAT.md")
+    matrix.add_argument(
+        "--compat-md",
+        default=os.environ.get("HARNESS_COMPAT_MD", "COMPAT.md"),
+        help="where to write COMPAT.md (default: $HARNESS_COMPAT_MD or %(default)s)",
+    )
     matrix.add_argument("--limitations", default="limitations.toml")
-    matrix.add_argument("--update-baseline", action="store_true",
-                        help="write the merged matrix as the new baseline")
+    matrix.add_argument(
+        "--update-baseline", action="store_true", help="write the merged matrix as the new baseline"
+    )
     return parser
 
 
@@ -48,13 +70,21 @@ def cmd_cases(args: argparse.Namespace) -> int:
     from harness import cases, runtime
     from harness.config import load_config
 
+    if args.skip:
+        print("embedded cases skipped: HARNESS_REGISTRY names another registry")
+        return 0
     config = load_config(args.config)
     cases_dir = config.path.parent / "cases"
     golden_dir = Path(args.golden_dir)
-    missing = [name for name in cases.discover(cases_dir)
-               if not (golden_dir / name / cases.MODEL_FILE).exists()]
+    missing = [
+        name
+        for name in cases.discover(cases_dir)
+        if not (golden_dir / name / cases.MODEL_FILE).exists()
+    ]
     if missing:
-        runtime.check_environment(cases.SOURCE.version, f"tf{cases.SOURCE.version.replace('.', '')}")
+        runtime.check_environment(
+            cases.SOURCE.version, f"tf{cases.SOURCE.version.replace('.', '')}"
+        )
         built = cases.build_missing(cases_dir, golden_dir, only=missing)
         print(f"built source models: {', '.join(built)}")
     registry = cases.write_registry(cases_dir, golden_dir, Path(args.registry))
@@ -71,8 +101,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise HarnessError("No environment given. Fix: pass --env NAME or set HARNESS_ENV.")
     config = load_config(args.config)
     registry = Registry.load(args.registry)
-    records = run_env_steps(config, registry, args.env, Path(args.build_dir),
-                            models=args.model or None)
+    records = run_env_steps(
+        config, registry, args.env, Path(args.build_dir), models=args.model or None
+    )
     for record in records:
         outcome = "ok" if record.status == "ok" else f"{record.exception}: {record.message}"
         print(f"{args.env}: {record.model}: {record.step}: {outcome}")
@@ -88,8 +119,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from harness.limitations import load_catalogue
 
     build_dir = Path(args.build_dir)
-    paths = [Path(p) for p in args.results] if args.results else sorted(
-        (build_dir / "results").glob("*.json"))
+    paths = (
+        [Path(p) for p in args.results]
+        if args.results
+        else sorted((build_dir / "results").glob("*.json"))
+    )
     cells = matrix.merge(paths)
     catalogue = load_catalogue(args.limitations)
     titles = {entry.id: entry.title for entry in catalogue.entries}
@@ -103,8 +137,10 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     matrix.write_matrix_json(out / "matrix.json", cells)
     with atomic_open(Path(args.compat_md)) as handle:
         handle.write(markdown)
-    print(f"merged {len(cells)} cells from {len(paths)} results files -> {args.compat_md}, "
-          f"{out / 'matrix.json'}")
+    print(
+        f"merged {len(cells)} cells from {len(paths)} results files -> {args.compat_md}, "
+        f"{out / 'matrix.json'}"
+    )
     baseline_path = Path(args.baseline)
     if args.update_baseline:
         write_json(baseline_path, matrix.baseline_from(cells), indent=1)

@@ -137,9 +137,13 @@ def compare_arrays(
         return result
     if expected.dtype.kind == "f":
         same_bits = (
-            np.ascontiguousarray(expected).view(np.uint8).reshape(expected.size, -1)
-            == np.ascontiguousarray(actual).view(np.uint8).reshape(actual.size, -1)
-        ).all(axis=1).reshape(expected.shape)
+            (
+                np.ascontiguousarray(expected).view(np.uint8).reshape(expected.size, -1)
+                == np.ascontiguousarray(actual).view(np.uint8).reshape(actual.size, -1)
+            )
+            .all(axis=1)
+            .reshape(expected.shape)
+        )
         ulp = ulp_distance(expected, actual)
         with np.errstate(invalid="ignore"):
             abs_diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))

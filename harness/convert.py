@@ -67,10 +67,12 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
         if not source.exists():
             raise FileNotFoundError(f"{step.source} of {model_id} not found: {source}")
         record.input_sha256 = sha256_of(source)
-        check_safe(source, model_id=model_id, trusted=entry.trusted,
-                   allowed=set(entry.custom_objects))
-        model = formats.load(step.source, source, custom_objects=entry.custom_objects,
-                             trusted=entry.trusted)
+        check_safe(
+            source, model_id=model_id, trusted=entry.trusted, allowed=set(entry.custom_objects)
+        )
+        model = formats.load(
+            step.source, source, custom_objects=entry.custom_objects, trusted=entry.trusted
+        )
         if step.recompile_metrics:
             golden = read_golden(golden_dir_for(registry), model_id)
             formats.backend().recompile(model, golden.metrics)
@@ -93,7 +95,12 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
 
 
 def run_env_steps(
-    config: Config, registry: Registry, env: str, build_dir: Path, *, models: list[str] | None = None
+    config: Config,
+    registry: Registry,
+    env: str,
+    build_dir: Path,
+    *,
+    models: list[str] | None = None,
 ) -> list[StepRecord]:
     runtime.check_environment(config.environment(env).version, env)
     records: list[StepRecord] = []
@@ -112,6 +119,7 @@ def run_env_steps(
 def summarize(records: list[StepRecord]) -> dict[str, Any]:
     return {
         "ok": sum(r.status == "ok" for r in records),
-        "error": [f"{r.model} {r.step}: {r.exception}: {r.message}" for r in records
-                  if r.status != "ok"],
+        "error": [
+            f"{r.model} {r.step}: {r.exception}: {r.message}" for r in records if r.status != "ok"
+        ],
     }

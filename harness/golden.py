@@ -122,8 +122,12 @@ def write_golden(golden_dir: Path, golden: Golden) -> None:
 
     json_path, npz_path = golden_files(golden_dir, golden.model)
     arrays: dict[str, Any] = {}
-    for prefix, values in (("x", golden.x), ("y", golden.y), ("p", golden.predict),
-                           ("s", golden.slots)):
+    for prefix, values in (
+        ("x", golden.x),
+        ("y", golden.y),
+        ("p", golden.predict),
+        ("s", golden.slots),
+    ):
         for index, value in enumerate(values):
             arrays[f"{prefix}{index}"] = np.asarray(value)
     golden.meta["arrays"] = {

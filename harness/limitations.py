@@ -114,7 +114,7 @@ def _parse(path: Path, index: int, raw: dict[str, Any]) -> Limitation:
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise LimitationsError(
                 f"{where} needs a non-empty {key!r}. Received: {raw.get(key)!r}. "
-                f"Fix: add {key} = \"...\"."
+                f'Fix: add {key} = "...".'
             )
     applies_raw = raw.get("applies_to")
     if not isinstance(applies_raw, dict):
@@ -132,8 +132,10 @@ def _parse(path: Path, index: int, raw: dict[str, Any]) -> Limitation:
             )
         applies[scope] = tuple(patterns)
     evidence = raw.get("evidence")
-    if not isinstance(evidence, dict) or not evidence or not (
-        set(evidence) <= {"outcome", "exception", "message"}
+    if (
+        not isinstance(evidence, dict)
+        or not evidence
+        or not (set(evidence) <= {"outcome", "exception", "message"})
     ):
         raise LimitationsError(
             f"{where} ({raw['id']}) needs an evidence table with outcome, exception and/or "
@@ -143,7 +145,10 @@ def _parse(path: Path, index: int, raw: dict[str, Any]) -> Limitation:
         raw["id"],
         raw["title"],
         applies,
-        {k: tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in evidence.items()},
+        {
+            k: tuple(str(x) for x in (v if isinstance(v, list) else [v]))
+            for k, v in evidence.items()
+        },
         raw["workaround"],
         raw["source"],
     )

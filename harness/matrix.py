@@ -200,19 +200,26 @@ def render_markdown(
             lines.append(f"| {env}-{device} | {route} ({spec}) | " + " | ".join(texts) + " |")
         lines.append("")
     details = [
-        c for c in cells
+        c
+        for c in cells
         if (c.kind != "pass" or (c.numbers.get("mismatches") or 0) > 0)
         and "not run, load failed" not in c.detail
     ]
     if details:
-        lines += ["## Details", "", "Cells that are not a bitwise pass (checks not run because "
-                  "the load failed are left out: the load cell says why).", ""]
+        lines += [
+            "## Details",
+            "",
+            "Cells that are not a bitwise pass (checks not run because "
+            "the load failed are left out: the load cell says why).",
+            "",
+        ]
         for c in details:
             text = c.detail.replace("\n", " ").replace("|", "\\|")
             if len(text) > DETAIL_CHARS:
                 text = text[:DETAIL_CHARS] + " …"
-            lines.append(f"- `{c.model}` {c.env}-{c.device} {c.route} {c.check}: "
-                         f"**{c.status}** — {text}")
+            lines.append(
+                f"- `{c.model}` {c.env}-{c.device} {c.route} {c.check}: **{c.status}** — {text}"
+            )
         lines.append("")
     used = sorted({c.status.split(":", 1)[1] for c in cells if c.kind == "limitation"})
     if used:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.errors import HarnessError
 from harness.results import Cell
+
+if TYPE_CHECKING:
+    from harness.verify import Verdict
 
 DEFAULT_REGISTRY = "build/models/model_registry.json"
 DEFAULT_BUILD_DIR = "build"
@@ -25,22 +28,57 @@ _RAN = pytest.StashKey[int]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("keras-harness", "keras-harness model verification")
-    group.addoption("--registry", dest="harness_registry", default=None,
-                    help="model registry (default: $HARNESS_REGISTRY or the ini value)")
-    group.addoption("--model", dest="harness_models", action="append", default=[], metavar="ID",
-                    help="verify only this model id (repeatable)")
-    group.addoption("--harness-env", dest="harness_env", default=None, metavar="NAME",
-                    help="the environment being verified (default: $HARNESS_ENV)")
-    group.addoption("--harness-config", dest="harness_config", default=None,
-                    help="harness configuration file (default: harness.toml)")
-    group.addoption("--limitations", dest="harness_limitations", default=None,
-                    help="limitations catalogue (default: limitations.toml)")
-    group.addoption("--build-dir", dest="harness_build_dir", default=None,
-                    help="folder for converted models, step records and results (default: build)")
-    group.addoption("--golden-regen", dest="harness_golden_regen", action="store_true",
-                    help="rewrite goldens in the source environment; their tests fail")
-    group.addoption("--golden-regen-all", dest="harness_golden_regen_all", action="store_true",
-                    help="rewrite goldens in the source environment; their tests pass")
+    group.addoption(
+        "--registry",
+        dest="harness_registry",
+        default=None,
+        help="model registry (default: $HARNESS_REGISTRY or the ini value)",
+    )
+    group.addoption(
+        "--model",
+        dest="harness_models",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="verify only this model id (repeatable)",
+    )
+    group.addoption(
+        "--harness-env",
+        dest="harness_env",
+        default=None,
+        metavar="NAME",
+        help="the environment being verified (default: $HARNESS_ENV)",
+    )
+    group.addoption(
+        "--harness-config",
+        dest="harness_config",
+        default=None,
+        help="harness configuration file (default: harness.toml)",
+    )
+    group.addoption(
+        "--limitations",
+        dest="harness_limitations",
+        default=None,
+        help="limitations catalogue (default: limitations.toml)",
+    )
+    group.addoption(
+        "--build-dir",
+        dest="harness_build_dir",
+        default=None,
+        help="folder for converted models, step records and results (default: build)",
+    )
+    group.addoption(
+        "--golden-regen",
+        dest="harness_golden_regen",
+        action="store_true",
+        help="rewrite goldens in the source environment; their tests fail",
+    )
+    group.addoption(
+        "--golden-regen-all",
+        dest="harness_golden_regen_all",
+        action="store_true",
+        help="rewrite goldens in the source environment; their tests pass",
+    )
     parser.addini("harness_registry", "default model registry", default=DEFAULT_REGISTRY)
     parser.addini("harness_build_dir", "default build folder", default=DEFAULT_BUILD_DIR)
 
@@ -62,7 +100,7 @@ def _verifier(config: pytest.Config) -> Any:
     from harness.registry import Registry
     from harness.verify import Verifier
 
-    root = Path(config.rootpath)
+    root = Path(config.invocation_params.dir)
     env = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
     if not env:
         raise pytest.UsageError(
@@ -70,19 +108,34 @@ def _verifier(config: pytest.Config) -> Any:
             "--harness-env NAME (or set HARNESS_ENV)."
         )
     try:
-        harness_config = load_config(root / _option(config, "harness_config", "HARNESS_CONFIG",
-                                                    None, "harness.toml"))
-        registry = Registry.load(root / _option(config, "harness_registry", "HARNESS_REGISTRY",
-                                                "harness_registry", DEFAULT_REGISTRY))
-        catalogue = load_catalogue(root / _option(config, "harness_limitations",
-                                                  "HARNESS_LIMITATIONS", None, "limitations.toml"))
-        build_dir = root / _option(config, "harness_build_dir", "HARNESS_BUILD_DIR",
-                                   "harness_build_dir", DEFAULT_BUILD_DIR)
+        harness_config = load_config(
+            root / _option(config, "harness_config", "HARNESS_CONFIG", None, "harness.toml")
+        )
+        registry = Registry.load(
+            root
+            / _option(
+                config, "harness_registry", "HARNESS_REGISTRY", "harness_registry", DEFAULT_REGISTRY
+            )
+        )
+        catalogue = load_catalogue(
+            root
+            / _option(
+                config, "harness_limitations", "HARNESS_LIMITATIONS", None, "limitations.toml"
+            )
+        )
+        build_dir = root / _option(
+            config, "harness_build_dir", "HARNESS_BUILD_DIR", "harness_build_dir", DEFAULT_BUILD_DIR
+        )
         harness_config.environment(env)
         for model in config.getoption("harness_models"):
             registry.get(model)
-        verifier = Verifier(config=harness_config, registry=registry, catalogue=catalogue,
-                            env=env, build_dir=build_dir)
+        verifier = Verifier(
+            config=harness_config,
+            registry=registry,
+            catalogue=catalogue,
+            env=env,
+            build_dir=build_dir,
+        )
     except HarnessError as exc:
         raise pytest.UsageError(f"keras-harness: {exc}") from None
     config.stash[_VERIFIER] = verifier
@@ -117,8 +170,13 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
         if item.check == "golden":
             from harness.recorder import check_golden
 
-            mode = ("regen-all" if config.getoption("harness_golden_regen_all")
-                    else "regen" if config.getoption("harness_golden_regen") else None)
+            mode = (
+                "regen-all"
+                if config.getoption("harness_golden_regen_all")
+                else "regen"
+                if config.getoption("harness_golden_regen")
+                else None
+            )
             try:
                 ok, message = check_golden(harness_verifier, item.model, mode)
             except HarnessError as exc:
@@ -126,7 +184,7 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
             if not ok:
                 pytest.fail(message, pytrace=False)
             return None
-        verdict = harness_verifier.run(item)
+        verdict: Verdict = harness_verifier.run(item)
         config.stash[_CELLS].append(verdict.cell)
         if not verdict.ok:
             pytest.fail(verdict.message, pytrace=False)

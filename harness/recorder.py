@@ -41,8 +41,12 @@ def golden_inputs(verifier: Verifier, model_id: str, model: Any) -> tuple[list[A
                 f"Inputs file {path} of model {model_id!r} cannot be read: "
                 f"{type(exc).__name__}: {exc}. Fix: write it with numpy.savez(x=..., y=...)."
             ) from None
-        xs = [arrays[k] for k in sorted(arrays) if k == "x" or (k.startswith("x") and k[1:].isdigit())]
-        ys = [arrays[k] for k in sorted(arrays) if k == "y" or (k.startswith("y") and k[1:].isdigit())]
+        xs = [
+            arrays[k] for k in sorted(arrays) if k == "x" or (k.startswith("x") and k[1:].isdigit())
+        ]
+        ys = [
+            arrays[k] for k in sorted(arrays) if k == "y" or (k.startswith("y") and k[1:].isdigit())
+        ]
         if not xs:
             raise GoldenError(
                 f"Inputs file {path} of model {model_id!r} has no 'x' array. Received keys: "
@@ -63,7 +67,7 @@ def golden_inputs(verifier: Verifier, model_id: str, model: Any) -> tuple[list[A
 def _targets_from_predictions(model: Any, xs: list[Any]) -> list[Any]:
     import numpy as np
 
-    outputs = formats.backend().predict(model, xs, len(xs[0]))
+    outputs: list[Any] = formats.backend().predict(model, xs, len(xs[0]))
     loss = str(getattr(model, "loss", ""))
     if "sparse" in loss:
         return [np.argmax(out, axis=-1) for out in outputs]
@@ -92,12 +96,19 @@ def check_golden(verifier: Verifier, model_id: str, mode: str | None) -> tuple[b
             )
         return True, "golden present and matches its source file"
     check_safe(source, model_id=model_id, trusted=entry.trusted, allowed=set(entry.custom_objects))
-    model = formats.load(entry.source, source, custom_objects=entry.custom_objects,
-                         trusted=entry.trusted)
+    model = formats.load(
+        entry.source, source, custom_objects=entry.custom_objects, trusted=entry.trusted
+    )
     xs, ys = golden_inputs(verifier, model_id, model)
     golden = record_golden(
-        model, model=model_id, source_spec=str(entry.source), source_path=source, x=xs, y=ys,
-        batch_size=len(xs[0]), command=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        model,
+        model=model_id,
+        source_spec=str(entry.source),
+        source_path=source,
+        x=xs,
+        y=ys,
+        batch_size=len(xs[0]),
+        command=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     )
     write_golden(golden_dir, golden)
     verifier.forget_golden(model_id)

@@ -65,7 +65,9 @@ def results_path(results_dir: Path, env: str, device: str, shard: str = "") -> P
     return results_dir / f"{name}.json"
 
 
-def write_results(path: Path, *, env: str, device: str, run: dict[str, Any], cells: list[Cell]) -> None:
+def write_results(
+    path: Path, *, env: str, device: str, run: dict[str, Any], cells: list[Cell]
+) -> None:
     data = {
         "schema": RESULTS_SCHEMA,
         "env": env,
@@ -93,7 +95,9 @@ def read_results(path: Path) -> list[Cell]:
     return [Cell.from_json(raw, source=path) for raw in data.get("cells", [])]
 
 
-def merge_into(path: Path, *, env: str, device: str, run: dict[str, Any], cells: list[Cell]) -> None:
+def merge_into(
+    path: Path, *, env: str, device: str, run: dict[str, Any], cells: list[Cell]
+) -> None:
     """Replace the given cells in an existing results file (a partial run), under its lock."""
     from harness.atomic import lock_for
 

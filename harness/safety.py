@@ -44,10 +44,14 @@ def walk(config: Any, where: str = "model") -> Iterator[tuple[str, dict[str, Any
     """Yield ``(layer path, object)`` for every dict with a ``class_name``, depth first."""
     if isinstance(config, dict):
         if "class_name" in config:
-            name = config.get("config", {}).get("name") if isinstance(config.get("config"), dict) else None
+            name = (
+                config.get("config", {}).get("name")
+                if isinstance(config.get("config"), dict)
+                else None
+            )
             where = f"{where}/{name}" if name else where
             yield where, config
-        for key, value in config.items():
+        for value in config.values():
             if isinstance(value, dict | list):
                 yield from walk(value, where)
     elif isinstance(config, list):

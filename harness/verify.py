@@ -65,8 +65,9 @@ def observe_exception(exc: BaseException, prefix: str = "") -> Observation:
 class Verifier:
     """Runs the checks of one environment; loads each (model, route) once per process."""
 
-    def __init__(self, *, config: Config, registry: Registry, catalogue: Catalogue, env: str,
-                 build_dir: Path):
+    def __init__(
+        self, *, config: Config, registry: Registry, catalogue: Catalogue, env: str, build_dir: Path
+    ):
         self.config = config
         self.registry = registry
         self.catalogue = catalogue
@@ -134,17 +135,18 @@ class Verifier:
                 record = read_step_record(self.build_dir, model, str(route.spec))
                 if record is not None and record.status != "ok":
                     loaded.observation = Observation(
-                        "error", record.exception,
-                        f"step {record.step} failed: {record.message}"
+                        "error", record.exception, f"step {record.step} failed: {record.message}"
                     )
             if loaded.observation is None:
                 path = self.registry.resolve(model, route.spec)
                 if not path.exists():
                     raise FileNotFoundError(f"model file not found: {path}")
-                check_safe(path, model_id=model, trusted=entry.trusted,
-                           allowed=set(entry.custom_objects))
-                loaded.model = formats.load(route.spec, path, custom_objects=entry.custom_objects,
-                                            trusted=entry.trusted)
+                check_safe(
+                    path, model_id=model, trusted=entry.trusted, allowed=set(entry.custom_objects)
+                )
+                loaded.model = formats.load(
+                    route.spec, path, custom_objects=entry.custom_objects, trusted=entry.trusted
+                )
         except Exception as exc:
             loaded.observation = observe_exception(exc)
         self._loaded[key] = loaded
@@ -152,7 +154,9 @@ class Verifier:
 
     def lineage_provenance(self, model: str, route: Route) -> list[dict[str, str]]:
         entry = self.registry.get(model)
-        specs = [entry.source] + [s.target for s in self.config.lineage(route.spec, entry.source) or []]
+        specs = [entry.source] + [
+            s.target for s in self.config.lineage(route.spec, entry.source) or []
+        ]
         hops = []
         for spec in specs:
             producer = self.config.producer(spec)
@@ -181,8 +185,11 @@ class Verifier:
             except Exception as exc:  # a check that crashes is that cell's error
                 observation = observe_exception(exc)
         elif item.check != "load":
-            observation = Observation(observation.outcome, observation.exception,
-                                      f"not run, load failed: {observation.message}")
+            observation = Observation(
+                observation.outcome,
+                observation.exception,
+                f"not run, load failed: {observation.message}",
+            )
         return self.classify(item, observation, detail, numbers)
 
     def _check(self, item: Item, loaded: Loaded) -> tuple[Observation | None, str, dict[str, Any]]:
@@ -198,8 +205,9 @@ class Verifier:
         if item.check in ("evaluate", "metrics"):
             if loaded.evaluate is None and loaded.evaluate_error is None:
                 try:
-                    loaded.evaluate = backend.evaluate(loaded.model, golden.x, golden.y,
-                                                       golden.batch_size)
+                    loaded.evaluate = backend.evaluate(
+                        loaded.model, golden.x, golden.y, golden.batch_size
+                    )
                 except Exception as exc:
                     loaded.evaluate_error = observe_exception(exc)
             if loaded.evaluate_error is not None:
@@ -208,42 +216,53 @@ class Verifier:
                 return loaded.evaluate_error, "", {}
             assert loaded.evaluate is not None
             if item.check == "evaluate":
-                result = compare_values(golden.evaluate, loaded.evaluate,
-                                        tolerance=self.tolerance(item.model, "evaluate"))
+                result = compare_values(
+                    golden.evaluate,
+                    loaded.evaluate,
+                    tolerance=self.tolerance(item.model, "evaluate"),
+                )
                 return self._verdict_numbers(result, "evaluate-mismatch", "evaluate")
             return self._check_metrics(item, golden, loaded.evaluate)
         if item.check == "optimizer-state":
             return self._check_optimizer(golden, loaded)
         raise HarnessError(f"Unknown check {item.check!r}. Fix: use one of {CHECKS}.")
 
-    def _compare_outputs(self, item: Item, golden: Golden, outputs: list[Any]) -> tuple[Observation | None, str, dict[str, Any]]:
+    def _compare_outputs(
+        self, item: Item, golden: Golden, outputs: list[Any]
+    ) -> tuple[Observation | None, str, dict[str, Any]]:
         total = Comparison()
         if len(outputs) != len(golden.predict):
-            total.problems.append(
-                f"expected {len(golden.predict)} outputs, got {len(outputs)}"
-            )
+            total.problems.append(f"expected {len(golden.predict)} outputs, got {len(outputs)}")
         tolerance = self.tolerance(item.model, "predict")
         for index, (want, got) in enumerate(zip(golden.predict, outputs, strict=False)):
             total.merge(compare_arrays(want, got, name=f"output{index}", tolerance=tolerance))
         return self._verdict_numbers(total, "predict-mismatch", "predict")
 
-    def _verdict_numbers(self, result: Comparison, outcome: str, check: str) -> tuple[Observation | None, str, dict[str, Any]]:
+    def _verdict_numbers(
+        self, result: Comparison, outcome: str, check: str
+    ) -> tuple[Observation | None, str, dict[str, Any]]:
         numbers = result.numbers()
         if result.ok:
             return None, result.summary(), numbers
         return Observation(outcome, "", f"{check}: {result.summary()}"), result.summary(), numbers
 
-    def _check_metrics(self, item: Item, golden: Golden, values: dict[str, float]) -> tuple[Observation | None, str, dict[str, Any]]:
+    def _check_metrics(
+        self, item: Item, golden: Golden, values: dict[str, float]
+    ) -> tuple[Observation | None, str, dict[str, Any]]:
         names = golden.metrics
         missing = [name for name in names if name not in values]
         if missing:
             got = ", ".join(sorted(values))
-            text = (f"missing metric{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(repr(m) for m in missing)} (model reports: {got})")
+            text = (
+                f"missing metric{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(repr(m) for m in missing)} (model reports: {got})"
+            )
             return Observation("metrics-missing", "", text), text, {}
-        result = compare_values({n: golden.evaluate[n] for n in names},
-                                {n: values[n] for n in names},
-                                tolerance=self.tolerance(item.model, "evaluate"))
+        result = compare_values(
+            {n: golden.evaluate[n] for n in names},
+            {n: values[n] for n in names},
+            tolerance=self.tolerance(item.model, "evaluate"),
+        )
         outcome, detail, numbers = self._verdict_numbers(result, "metrics-mismatch", "metrics")
         return outcome, f"{', '.join(names)}: {detail}" if outcome is None else detail, numbers
 
@@ -272,12 +291,15 @@ class Verifier:
         if not problems:
             return loaded.evaluate_error
         return Observation(
-            "metrics-missing", exception or loaded.evaluate_error.exception,
+            "metrics-missing",
+            exception or loaded.evaluate_error.exception,
             f"metrics missing or broken: {', '.join(problems)}; evaluate() failed: "
             f"{loaded.evaluate_error.message}",
         )
 
-    def _check_optimizer(self, golden: Golden, loaded: Loaded) -> tuple[Observation | None, str, dict[str, Any]]:
+    def _check_optimizer(
+        self, golden: Golden, loaded: Loaded
+    ) -> tuple[Observation | None, str, dict[str, Any]]:
         import numpy as np
 
         from harness import formats
@@ -289,31 +311,54 @@ class Verifier:
         matched = 0
         for want in golden.slots:
             for index, got in enumerate(remaining):
-                if got.shape == want.shape and got.dtype == want.dtype and np.array_equal(got, want):
+                if (
+                    got.shape == want.shape
+                    and got.dtype == want.dtype
+                    and np.array_equal(got, want)
+                ):
                     matched += 1
                     del remaining[index]
                     break
-        numbers = {"slots_expected": len(golden.slots), "slots_loaded": len(slots),
-                   "slots_matched": matched, "iterations_expected": golden.iterations,
-                   "iterations": iterations}
-        detail = (f"{matched}/{len(golden.slots)} slot variables identical ({len(slots)} "
-                  f"loaded), iterations {iterations} (golden {golden.iterations})")
+        numbers = {
+            "slots_expected": len(golden.slots),
+            "slots_loaded": len(slots),
+            "slots_matched": matched,
+            "iterations_expected": golden.iterations,
+            "iterations": iterations,
+        }
+        detail = (
+            f"{matched}/{len(golden.slots)} slot variables identical ({len(slots)} "
+            f"loaded), iterations {iterations} (golden {golden.iterations})"
+        )
         if matched == len(golden.slots) and iterations == golden.iterations:
             return None, detail, numbers
         if matched == 0 and golden.slots:
-            return Observation("optimizer-state-lost", "", f"fresh slots: {detail}"), detail, numbers
+            return (
+                Observation("optimizer-state-lost", "", f"fresh slots: {detail}"),
+                detail,
+                numbers,
+            )
         return Observation("optimizer-state-changed", "", detail), detail, numbers
 
     # ------------------------------------------------------------------ verdicts
-    def classify(self, item: Item, observation: Observation | None, detail: str,
-                 numbers: dict[str, Any]) -> Verdict:
+    def classify(
+        self, item: Item, observation: Observation | None, detail: str, numbers: dict[str, Any]
+    ) -> Verdict:
         route = self.config.routes[item.route]
-        applicable = self.catalogue.applicable(env=self.env.name, route=item.route,
-                                               model=item.model, check=item.check)
+        applicable = self.catalogue.applicable(
+            env=self.env.name, route=item.route, model=item.model, check=item.check
+        )
         device_kind, device_name = self.device
         cell = Cell(
-            model=item.model, env=self.env.name, device=device_kind, route=item.route,
-            spec=item.spec, check=item.check, status="pass", detail=detail, numbers=numbers,
+            model=item.model,
+            env=self.env.name,
+            device=device_kind,
+            route=item.route,
+            spec=item.spec,
+            check=item.check,
+            status="pass",
+            detail=detail,
+            numbers=numbers,
             provenance={
                 "route": item.route,
                 "lineage": self.lineage_provenance(item.model, route),
@@ -325,25 +370,36 @@ class Verifier:
         if observation is None:
             if applicable:
                 ids = ", ".join(entry.id for entry in applicable)
-                return Verdict(cell, False, (
-                    f"{item.id}: documented limitation {ids} no longer happens here (the check "
-                    f"passed: {detail}). Fix: update its applies_to in {self.catalogue.path}."
-                ), applicable)
+                return Verdict(
+                    cell,
+                    False,
+                    (
+                        f"{item.id}: documented limitation {ids} no longer happens here (the check "
+                        f"passed: {detail}). Fix: update its applies_to in {self.catalogue.path}."
+                    ),
+                    applicable,
+                )
             return Verdict(cell, True, "", applicable)
-        cell.detail = observation.message if not observation.exception else (
-            f"{observation.exception}: {observation.message}")
+        cell.detail = (
+            observation.message
+            if not observation.exception
+            else (f"{observation.exception}: {observation.message}")
+        )
         explaining = [entry for entry in applicable if entry.explains(observation)]
         if len(explaining) == 1:
             cell.status = f"limitation:{explaining[0].id}"
             return Verdict(cell, True, "", applicable)
-        cell.status = (f"error:{observation.exception}" if observation.exception
-                       else "mismatch")
+        cell.status = f"error:{observation.exception}" if observation.exception else "mismatch"
         if len(explaining) > 1:
             why = "explained by more than one limitation: " + ", ".join(e.id for e in explaining)
         elif applicable:
-            why = "not explained by the limitations that apply here (" + "; ".join(
-                f"{e.id}: {e.describe_evidence()}" for e in applicable) + ")"
+            why = (
+                "not explained by the limitations that apply here ("
+                + "; ".join(f"{e.id}: {e.describe_evidence()}" for e in applicable)
+                + ")"
+            )
         else:
             why = "no documented limitation applies"
-        return Verdict(cell, False, f"{item.id}: {cell.status}: {observation.message} [{why}]",
-                       applicable)
+        return Verdict(
+            cell, False, f"{item.id}: {cell.status}: {observation.message} [{why}]", applicable
+        )

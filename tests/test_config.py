@@ -14,7 +14,9 @@ ROOT = Path(__file__).parent.parent
 def test_the_projects_chain_is_the_recipe() -> None:
     config = load_config(ROOT / "harness.toml")
     assert [step.name for step in config.steps] == [
-        "2.13.keras->2.13.h5@tf213", "2.13.h5->2.15.h5@tf215", "2.15.h5->2.16.keras@tf216",
+        "2.13.keras->2.13.h5@tf213",
+        "2.13.h5->2.15.h5@tf215",
+        "2.15.h5->2.16.keras@tf216",
     ]
     assert [step.recompile_metrics for step in config.steps] == [False, False, True]
     lineage = config.lineage(Spec.parse("2.16.keras"), Spec.parse("2.13.keras"))
@@ -22,13 +24,19 @@ def test_the_projects_chain_is_the_recipe() -> None:
     assert config.lineage(Spec.parse("2.16.keras"), Spec.parse("2.13.h5")) is not None
     assert config.lineage(Spec.parse("2.13.keras"), Spec.parse("2.13.h5")) is None
     assert [r.name for r in config.routes_for("tf216")] == [
-        "direct-keras", "direct-h5", "chain-h5", "chain"]
+        "direct-keras",
+        "direct-h5",
+        "chain-h5",
+        "chain",
+    ]
 
 
 def test_a_step_must_write_its_environments_version(tmp_path: Path) -> None:
     path = tmp_path / "h.toml"
-    path.write_text('[environments.tf215]\nversion = "2.15"\nkeras = 2\n'
-                    '[[steps]]\nenv = "tf215"\nfrom = "2.13.h5"\nto = "2.16.keras"\n')
+    path.write_text(
+        '[environments.tf215]\nversion = "2.15"\nkeras = 2\n'
+        '[[steps]]\nenv = "tf215"\nfrom = "2.13.h5"\nto = "2.16.keras"\n'
+    )
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value) == (

@@ -12,8 +12,17 @@ from harness.results import Cell, read_results, write_results
 
 def cell(model: str = "m", check: str = "predict", status: str = "pass", **kw: object) -> Cell:
     numbers = kw.pop("numbers", {"max_abs_diff": 0.0, "max_ulp": 0, "mismatches": 0, "total": 4})
-    return Cell(model=model, env="tf216", device="cpu", route="chain", spec="2.16.keras",
-                check=check, status=status, numbers=numbers, **kw)  # type: ignore[arg-type]
+    return Cell(
+        model=model,
+        env="tf216",
+        device="cpu",
+        route="chain",
+        spec="2.16.keras",
+        check=check,
+        status=status,
+        numbers=numbers,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def shard(tmp_path: Path, name: str, cells: list[Cell]) -> Path:
@@ -24,7 +33,10 @@ def shard(tmp_path: Path, name: str, cells: list[Cell]) -> Path:
 
 def test_results_round_trip(tmp_path: Path) -> None:
     path = shard(tmp_path, "a", [cell(), cell(check="load")])
-    assert [c.key for c in read_results(path)] == ["m|tf216|cpu|chain|load", "m|tf216|cpu|chain|predict"]
+    assert [c.key for c in read_results(path)] == [
+        "m|tf216|cpu|chain|load",
+        "m|tf216|cpu|chain|predict",
+    ]
 
 
 def test_two_shards_merge_to_one_run(tmp_path: Path) -> None:
@@ -82,10 +94,12 @@ def test_markdown_tells_bitwise_from_ulp_and_limitations() -> None:
     cells = [
         cell("dense"),
         cell("conv", numbers={"max_abs_diff": 4e-8, "max_ulp": 5, "mismatches": 2, "total": 9}),
-        cell("dense", check="optimizer-state", status="limitation:optimizer-state-lost",
-             numbers={}),
-        cell("dense", check="metrics", status="mismatch", detail="missing metric 'mae'",
-             numbers={}),
+        cell(
+            "dense", check="optimizer-state", status="limitation:optimizer-state-lost", numbers={}
+        ),
+        cell(
+            "dense", check="metrics", status="mismatch", detail="missing metric 'mae'", numbers={}
+        ),
     ]
     text = matrix.render_markdown(cells, titles={"optimizer-state-lost": "fresh optimizer"})
     assert "| tf216-cpu | chain (2.16.keras) | — | ✅ bitwise | — | ❌ mismatch | 📘 " in text
@@ -108,9 +122,19 @@ def test_cli_matrix_gates_and_updates(tmp_path: Path, capsys: pytest.CaptureFixt
 
     results = shard(tmp_path, "tf216-cpu", [cell(), cell(check="metrics", status="mismatch")])
     (tmp_path / "lim.toml").write_text("")
-    args = ["--build-dir", str(tmp_path), "matrix", "--results", str(results), "--baseline",
-            str(tmp_path / "base.json"), "--compat-md", str(tmp_path / "COMPAT.md"),
-            "--limitations", str(tmp_path / "lim.toml")]
+    args = [
+        "--build-dir",
+        str(tmp_path),
+        "matrix",
+        "--results",
+        str(results),
+        "--baseline",
+        str(tmp_path / "base.json"),
+        "--compat-md",
+        str(tmp_path / "COMPAT.md"),
+        "--limitations",
+        str(tmp_path / "lim.toml"),
+    ]
     assert main([*args, "--update-baseline"]) == 0
     assert main(args) == 0
     data = json.loads((tmp_path / "base.json").read_text())

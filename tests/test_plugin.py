@@ -12,30 +12,48 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makefile(".toml", harness=(ROOT / "harness.toml").read_text(),
-                      limitations=(ROOT / "limitations.toml").read_text())
+    pytester.makefile(
+        ".toml",
+        harness=(ROOT / "harness.toml").read_text(),
+        limitations=(ROOT / "limitations.toml").read_text(),
+    )
     registry = pytester.path / "models" / "model_registry.json"
     registry.parent.mkdir()
-    registry.write_text(json.dumps({"models": {
-        "dense_regression": {"paths": {"2.13.keras": "models/2.13.keras/dense_regression.keras"}},
-        "run_0a1b2c": {"paths": {"2.13.h5": "models/2.13.h5/run_0a1b2c.h5"},
-                       "source": "2.13.h5"},
-    }}))
+    registry.write_text(
+        json.dumps(
+            {
+                "models": {
+                    "dense_regression": {
+                        "paths": {"2.13.keras": "models/2.13.keras/dense_regression.keras"}
+                    },
+                    "run_0a1b2c": {
+                        "paths": {"2.13.h5": "models/2.13.h5/run_0a1b2c.h5"},
+                        "source": "2.13.h5",
+                    },
+                }
+            }
+        )
+    )
     pytester.makepyfile(test_compat=(ROOT / "compat" / "test_compat.py").read_text())
     return pytester
 
 
 def ids(result: pytest.RunResult) -> list[str]:
-    return [line.split("[", 1)[1].rstrip("]") for line in result.outlines if "::test_compat[" in line]
+    return [
+        line.split("[", 1)[1].rstrip("]") for line in result.outlines if "::test_compat[" in line
+    ]
 
 
 def test_parametrized_over_models_routes_and_checks(project: pytest.Pytester) -> None:
-    result = project.runpytest("--collect-only", "-q", "--harness-env", "tf216",
-                               "--registry", "models/model_registry.json")
+    result = project.runpytest(
+        "--collect-only", "-q", "--harness-env", "tf216", "--registry", "models/model_registry.json"
+    )
     collected = ids(result)
     assert collected[:5] == [
-        "dense_regression-2.13.keras-load", "dense_regression-2.13.keras-predict",
-        "dense_regression-2.13.keras-evaluate", "dense_regression-2.13.keras-metrics",
+        "dense_regression-2.13.keras-load",
+        "dense_regression-2.13.keras-predict",
+        "dense_regression-2.13.keras-evaluate",
+        "dense_regression-2.13.keras-metrics",
         "dense_regression-2.13.keras-optimizer-state",
     ]
     assert "dense_regression-2.16.keras-metrics" in collected
@@ -46,47 +64,62 @@ def test_parametrized_over_models_routes_and_checks(project: pytest.Pytester) ->
 
 
 def test_model_option_selects_one_model(project: pytest.Pytester) -> None:
-    result = project.runpytest("--collect-only", "-q", "--harness-env", "tf213",
-                               "--registry", "models/model_registry.json",
-                               "--model", "dense_regression")
+    result = project.runpytest(
+        "--collect-only",
+        "-q",
+        "--harness-env",
+        "tf213",
+        "--registry",
+        "models/model_registry.json",
+        "--model",
+        "dense_regression",
+    )
     collected = ids(result)
     assert collected[0] == "dense_regression-2.13.keras-golden"
     assert all(i.startswith("dense_regression-") for i in collected)
     assert len(collected) == 1 + 2 * 5
 
 
-def test_environment_from_the_environment_variable(project: pytest.Pytester,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_from_the_environment_variable(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HARNESS_ENV", "tf215")
     monkeypatch.setenv("HARNESS_REGISTRY", "models/model_registry.json")
     result = project.runpytest("--collect-only", "-q")
     assert "dense_regression-2.15.h5-predict" in ids(result)
 
 
-def test_no_environment_is_a_usage_error(project: pytest.Pytester,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_environment_is_a_usage_error(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("HARNESS_ENV", raising=False)
     result = project.runpytest("--registry", "models/model_registry.json")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines([
-        "E   pytest.UsageError: keras-harness: no environment given. Fix: run through tox (tox -e tf216) or "
-        "pass --harness-env NAME (or set HARNESS_ENV)."
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "E   pytest.UsageError: keras-harness: no environment given. Fix: run through tox "
+            "(tox -e tf216) or pass --harness-env NAME (or set HARNESS_ENV)."
+        ]
+    )
 
 
 def test_unknown_model_is_a_usage_error(project: pytest.Pytester) -> None:
-    result = project.runpytest("--harness-env", "tf216", "--registry",
-                               "models/model_registry.json", "--model", "nope")
+    result = project.runpytest(
+        "--harness-env", "tf216", "--registry", "models/model_registry.json", "--model", "nope"
+    )
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["E   pytest.UsageError: keras-harness: Unknown model 'nope' in *"])
 
 
 def test_wrong_python_environment_is_refused_before_running(project: pytest.Pytester) -> None:
-    result = project.runpytest("--harness-env", "tf216", "--registry",
-                               "models/model_registry.json")
+    result = project.runpytest("--harness-env", "tf216", "--registry", "models/model_registry.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: keras-harness: Environment tf216 expects TensorFlow "
-                                 "2.16.x. Received: TensorFlow ?*Fix: run it through tox*"])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: keras-harness: Environment tf216 expects TensorFlow "
+            "2.16.x. Received: TensorFlow ?*Fix: run it through tox*"
+        ]
+    )
 
 
 def test_golden_regen_options_exist(project: pytest.Pytester) -> None:

@@ -33,27 +33,43 @@ def test_the_recipes_file_loads_and_round_trips_unchanged(tmp_path: Path) -> Non
 
 
 def test_extra_keys_survive_and_paths_are_recorded(tmp_path: Path) -> None:
-    path = write(tmp_path / "models/model_registry.json", json.dumps({
-        "models": {"m1": {"paths": {"2.13.keras": "/abs/m1.keras"}, "owner": "team-a",
-                          "trusted": True}},
-        "note": "kept",
-    }))
+    path = write(
+        tmp_path / "models/model_registry.json",
+        json.dumps(
+            {
+                "models": {
+                    "m1": {
+                        "paths": {"2.13.keras": "/abs/m1.keras"},
+                        "owner": "team-a",
+                        "trusted": True,
+                    }
+                },
+                "note": "kept",
+            }
+        ),
+    )
     registry = Registry.load(path)
     assert registry.get("m1").trusted is True
     registry.record_path("m1", Spec.parse("2.13.h5"), tmp_path / "models/2.13.h5/m1.h5")
     data = json.loads(path.read_text())
     assert data == {
-        "models": {"m1": {"paths": {"2.13.keras": "/abs/m1.keras",
-                                    "2.13.h5": "models/2.13.h5/m1.h5"},
-                          "owner": "team-a", "trusted": True}},
+        "models": {
+            "m1": {
+                "paths": {"2.13.keras": "/abs/m1.keras", "2.13.h5": "models/2.13.h5/m1.h5"},
+                "owner": "team-a",
+                "trusted": True,
+            }
+        },
         "note": "kept",
     }
     assert Registry.load(path).resolve("m1", "2.13.keras") == Path("/abs/m1.keras")
 
 
 def test_root_key_overrides_the_default_root(tmp_path: Path) -> None:
-    path = write(tmp_path / "reg.json",
-                 '{"root": ".", "models": {"a": {"paths": {"2.13.keras": "a.keras"}}}}')
+    path = write(
+        tmp_path / "reg.json",
+        '{"root": ".", "models": {"a": {"paths": {"2.13.keras": "a.keras"}}}}',
+    )
     assert Registry.load(path).resolve("a", "2.13.keras") == tmp_path / "a.keras"
 
 
@@ -68,8 +84,7 @@ def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
 
 
 def test_duplicate_model_ids_are_refused(tmp_path: Path) -> None:
-    path = write(tmp_path / "models/r.json",
-                 '{"models": {"a": {"paths": {}}, "a": {"paths": {}}}}')
+    path = write(tmp_path / "models/r.json", '{"models": {"a": {"paths": {}}, "a": {"paths": {}}}}')
     with pytest.raises(RegistryError) as info:
         Registry.load(path)
     assert str(info.value) == (
@@ -106,16 +121,22 @@ def test_resolve_unknown_spec_names_the_fix(tmp_path: Path) -> None:
 def test_concurrent_record_path_loses_no_update(tmp_path: Path) -> None:
     import multiprocessing
 
-    path = write(tmp_path / "models/r.json", json.dumps(
-        {"models": {f"m{i}": {"paths": {"2.13.keras": f"m{i}.keras"}} for i in range(8)}}))
+    path = write(
+        tmp_path / "models/r.json",
+        json.dumps(
+            {"models": {f"m{i}": {"paths": {"2.13.keras": f"m{i}.keras"}} for i in range(8)}}
+        ),
+    )
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         pool.starmap(_record, [(str(path), f"m{i}") for i in range(8)])
     data = json.loads(path.read_text())
-    assert all(data["models"][f"m{i}"]["paths"]["2.13.h5"] == f"models/2.13.h5/m{i}.h5"
-               for i in range(8))
+    assert all(
+        data["models"][f"m{i}"]["paths"]["2.13.h5"] == f"models/2.13.h5/m{i}.h5" for i in range(8)
+    )
 
 
 def _record(path: str, model: str) -> None:
     registry = Registry.load(path)
-    registry.record_path(model, Spec.parse("2.13.h5"),
-                         Path(path).parent.parent / f"models/2.13.h5/{model}.h5")
+    registry.record_path(
+        model, Spec.parse("2.13.h5"), Path(path).parent.parent / f"models/2.13.h5/{model}.h5"
+    )

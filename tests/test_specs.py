@@ -8,8 +8,12 @@ from harness.specs import Spec, derive_path
 
 @pytest.mark.parametrize(
     ("text", "version", "fmt"),
-    [("2.13.keras", "2.13", "keras"), ("2.15.h5", "2.15", "h5"),
-     ("2.16.weights.h5", "2.16", "weights.h5"), ("2.17.savedmodel", "2.17", "savedmodel")],
+    [
+        ("2.13.keras", "2.13", "keras"),
+        ("2.15.h5", "2.15", "h5"),
+        ("2.16.weights.h5", "2.16", "weights.h5"),
+        ("2.17.savedmodel", "2.17", "savedmodel"),
+    ],
 )
 def test_parse(text: str, version: str, fmt: str) -> None:
     spec = Spec.parse(text)

@@ -23,7 +23,9 @@ def predict(model: Any, x: list[np.ndarray], batch_size: int) -> list[np.ndarray
     return as_list(model.predict(model_inputs(x), batch_size=batch_size, verbose=0))
 
 
-def evaluate(model: Any, x: list[np.ndarray], y: list[np.ndarray], batch_size: int) -> dict[str, float]:
+def evaluate(
+    model: Any, x: list[np.ndarray], y: list[np.ndarray], batch_size: int
+) -> dict[str, float]:
     targets = y[0] if len(y) == 1 else list(y)
     values = model.evaluate(
         model_inputs(x), targets, batch_size=batch_size, verbose=0, return_dict=True

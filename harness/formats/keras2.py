@@ -67,7 +67,8 @@ def compile_summary(model: Any) -> dict[str, Any]:
     loss = getattr(model, "loss", None)
     return {
         "optimizer": keras.optimizers.serialize(optimizer) if optimizer is not None else None,
-        "loss": loss if isinstance(loss, str | dict | list) or loss is None else
-        keras.losses.serialize(loss),
+        "loss": loss
+        if isinstance(loss, str | dict | list) or loss is None
+        else keras.losses.serialize(loss),
         "metrics": [m.name for m in metrics],
     }

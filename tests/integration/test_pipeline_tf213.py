@@ -1,0 +1,162 @@
+"""The pipeline with real TensorFlow 2.13 (tox -e tests-tf213): a registry in the recipe's
+format pointing at model files elsewhere on disk goes through steps, goldens and the suite."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.tensorflow
+tf = pytest.importorskip("tensorflow")
+ROOT = Path(__file__).parent.parent.parent
+
+
+def small_model(lambda_canary: Path | None = None) -> object:
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input(shape=(4,))
+    x = tf.keras.layers.Dense(3, activation="relu")(inputs)
+    if lambda_canary is not None:
+        path = str(lambda_canary)
+        x = tf.keras.layers.Lambda(lambda t: (open(path, "w").close(), t)[1], name="canary")(x)
+    outputs = tf.keras.layers.Dense(1)(x)
+    model = tf.keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    model.fit(rng.normal(size=(16, 4)), rng.normal(size=(16, 1)), epochs=1, verbose=0)
+    return model
+
+
+@pytest.fixture
+def recipe_project(tmp_path: Path) -> Path:
+    """Model files in one folder, the registry (recipe format) in another."""
+    store = tmp_path / "elsewhere" / "models" / "2.13.keras"
+    store.mkdir(parents=True)
+    small_model().save(str(store / "run_0a1b2c.keras"))
+    registry = tmp_path / "project" / "models" / "model_registry.json"
+    registry.parent.mkdir(parents=True)
+    registry.write_text(
+        json.dumps(
+            {"models": {"run_0a1b2c": {"paths": {"2.13.keras": str(store / "run_0a1b2c.keras")}}}},
+            indent=4,
+        )
+    )
+    return registry
+
+
+def convert(registry: Path, build: Path) -> None:
+    from harness.cli import main
+
+    assert (
+        main(
+            [
+                "--config",
+                str(ROOT / "harness.toml"),
+                "--build-dir",
+                str(build),
+                "convert",
+                "--env",
+                "tf213",
+                "--registry",
+                str(registry),
+            ]
+        )
+        == 0
+    )
+
+
+def run_suite(pytester: pytest.Pytester, registry: Path, build: Path) -> pytest.RunResult:
+    for name in ("harness.toml", "limitations.toml"):
+        shutil.copy(ROOT / name, pytester.path / name)
+    shutil.copy(ROOT / "compat" / "test_compat.py", pytester.path / "test_compat.py")
+    return pytester.runpytest_subprocess(
+        "--harness-env",
+        "tf213",
+        "--registry",
+        str(registry),
+        "--build-dir",
+        str(build),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
+
+
+def test_recipe_registry_elsewhere_on_disk(
+    recipe_project: Path, pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    build = tmp_path / "build"
+    convert(recipe_project, build)
+    data = json.loads(recipe_project.read_text())
+    h5 = data["models"]["run_0a1b2c"]["paths"]["2.13.h5"]
+    assert h5.endswith("elsewhere/models/2.13.h5/run_0a1b2c.h5") and Path(h5).exists()
+
+    first = run_suite(pytester, recipe_project, build)
+    first.assert_outcomes(passed=10, failed=1)  # the missing golden is written and fails once
+    first.stdout.fnmatch_lines(["*The golden of 'run_0a1b2c' was missing and has been written*"])
+    golden = recipe_project.parent / "golden" / "run_0a1b2c" / "golden.json"
+    assert json.loads(golden.read_text())["provenance"]["tensorflow"] == "2.13.1"
+
+    second = run_suite(pytester, recipe_project, build)
+    second.assert_outcomes(passed=11)
+    results = json.loads((build / "results" / "tf213-cpu.json").read_text())
+    cells = {(c["route"], c["check"]): c for c in results["cells"]}
+    assert cells[("direct-h5", "predict")]["detail"] == "bitwise"
+    assert cells[("direct-keras", "optimizer-state")]["status"] == "pass"
+    assert len(cells[("direct-h5", "load")]["provenance"]["lineage"]) == 2
+
+
+def test_a_changed_output_is_a_mismatch_with_distances(
+    recipe_project: Path, pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    build = tmp_path / "build"
+    convert(recipe_project, build)
+    run_suite(pytester, recipe_project, build)  # writes the golden
+    npz = recipe_project.parent / "golden" / "run_0a1b2c" / "golden.npz"
+    with np.load(npz) as data:
+        arrays = {key: np.array(data[key]) for key in data.files}
+    arrays["p0"][0, 0] = np.nextafter(arrays["p0"][0, 0], np.float32(np.inf))
+    with open(npz, "wb") as handle:
+        np.savez(handle, **arrays)
+    result = run_suite(pytester, recipe_project, build)
+    result.assert_outcomes(passed=9, failed=2)  # predict through both routes
+    result.stdout.fnmatch_lines(
+        [
+            "*run_0a1b2c-2.13.keras-predict: mismatch: predict: 1/16 values differ (6.2%), max abs "
+            "diff 1.19e-07, max 1 ULP; first: output0[[]0, 0] expected * (1 ULP) "
+            "[[]no documented limitation applies]",
+        ]
+    )
+
+
+def test_an_untrusted_lambda_is_never_executed(tmp_path: Path, pytester: pytest.Pytester) -> None:
+    canary = tmp_path / "canary"
+    store = tmp_path / "models" / "2.13.h5"
+    store.mkdir(parents=True)
+    small_model(lambda_canary=canary).save(str(store / "evil.h5"))
+    canary.unlink(missing_ok=True)  # building the model ran the lambda once
+    registry = tmp_path / "models" / "model_registry.json"
+    registry.write_text(
+        json.dumps(
+            {
+                "models": {
+                    "evil": {"paths": {"2.13.h5": "models/2.13.h5/evil.h5"}, "source": "2.13.h5"}
+                }
+            }
+        )
+    )
+    result = run_suite(pytester, registry, tmp_path / "build")
+    assert not canary.exists()
+    result.stdout.fnmatch_lines(
+        [
+            "*Refusing to load */evil.h5: it can execute code (Lambda layer at model/*/canary). "
+            "Fix: if you trust model 'evil', set \"trusted\": true in its registry entry.*",
+        ]
+    )
+    assert result.ret != 0
