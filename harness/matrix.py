@@ -143,6 +143,8 @@ def cell_text(cell: Cell) -> str:
             if cell.numbers.get("mismatches", 0) == 0:
                 return f"{icon} bitwise"
             return f"{icon} ≤{ulp} ULP"
+        if cell.check == "metrics" and ":" in cell.detail:
+            return f"{icon} {cell.detail.split(':', 1)[0]}"
         return icon
     if cell.kind == "limitation":
         return f"{icon} `{cell.status.split(':', 1)[1]}`"

@@ -102,15 +102,22 @@ def _verifier(config: pytest.Config) -> Any:
 
     root = Path(config.invocation_params.dir)
     env = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
-    if not env:
-        raise pytest.UsageError(
-            "keras-harness: no environment given. Fix: run through tox (tox -e tf216) or pass "
-            "--harness-env NAME (or set HARNESS_ENV)."
-        )
     try:
         harness_config = load_config(
             root / _option(config, "harness_config", "HARNESS_CONFIG", None, "harness.toml")
         )
+        if not env:
+            from harness import runtime
+
+            env = runtime.infer_environment(
+                {e.name: (e.version, e.keras) for e in harness_config.environments.values()}
+            )
+        if not env:
+            raise pytest.UsageError(
+                "keras-harness: no environment given and none matches the installed "
+                "TensorFlow. Fix: run through tox (tox -e tf216) or pass --harness-env NAME "
+                "(or set HARNESS_ENV)."
+            )
         registry = Registry.load(
             root
             / _option(

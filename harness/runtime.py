@@ -68,6 +68,22 @@ def device() -> tuple[str, str]:
     return "cpu", platform.processor() or platform.machine()
 
 
+def infer_environment(environments: dict[str, tuple[str, int]]) -> str | None:
+    """The one configured environment matching the installed TensorFlow and Keras generation.
+
+    ``environments`` maps a name to ``(tf major.minor, keras generation)``; None when zero or
+    several match (then the user must name it).
+    """
+    installed = ".".join(versions()["tensorflow"].split(".")[:2])
+    generation = keras_generation()
+    matches = [
+        name
+        for name, (version, keras) in environments.items()
+        if version == installed and keras == generation
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
 def check_environment(expected_version: str, env: str) -> None:
     """Refuse to run when the installed TensorFlow is not the environment's."""
     installed = versions()["tensorflow"]

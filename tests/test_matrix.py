@@ -93,6 +93,9 @@ def test_unchanged_matrix_passes_and_reports_drift() -> None:
 def test_markdown_tells_bitwise_from_ulp_and_limitations() -> None:
     cells = [
         cell("dense"),
+        cell("dense", check="evaluate"),
+        cell("dense", check="load", numbers={}),
+        cell("conv", check="metrics", detail="accuracy: bitwise", numbers={}),
         cell("conv", numbers={"max_abs_diff": 4e-8, "max_ulp": 5, "mismatches": 2, "total": 9}),
         cell(
             "dense", check="optimizer-state", status="limitation:optimizer-state-lost", numbers={}
@@ -102,7 +105,11 @@ def test_markdown_tells_bitwise_from_ulp_and_limitations() -> None:
         ),
     ]
     text = matrix.render_markdown(cells, titles={"optimizer-state-lost": "fresh optimizer"})
-    assert "| tf216-cpu | chain (2.16.keras) | — | ✅ bitwise | — | ❌ mismatch | 📘 " in text
+    assert (
+        "| tf216-cpu | chain (2.16.keras) | ✅ | ✅ bitwise | ✅ bitwise | ❌ mismatch | 📘 "
+        in text
+    )
+    assert "| ✅ accuracy |" in text
     assert "✅ ≤5 ULP" in text
     assert "- `dense` tf216-cpu chain metrics: **mismatch** — missing metric 'mae'" in text
     assert "- `optimizer-state-lost`: fresh optimizer" in text

@@ -97,8 +97,9 @@ def test_no_environment_is_a_usage_error(
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
         [
-            "E   pytest.UsageError: keras-harness: no environment given. Fix: run through tox "
-            "(tox -e tf216) or pass --harness-env NAME (or set HARNESS_ENV)."
+            "E   pytest.UsageError: keras-harness: no environment given and none matches the "
+            "installed TensorFlow. Fix: run through tox (tox -e tf216) or pass --harness-env NAME "
+            "(or set HARNESS_ENV)."
         ]
     )
 
