@@ -3,8 +3,11 @@
 Each entry names what it applies to (environments, routes, models, checks; shell-style patterns)
 and its evidence: an exception type and message fragment, or an outcome such as
 ``optimizer-state-lost``. A non-pass observation in a cell is explained by exactly one entry or
-is a failure; an entry that applies to a cell whose check passes no longer happens and fails too
-(strict both ways) until the catalogue is updated.
+is a failure. A strict entry (the default) is expected wherever it applies: when a cell it applies
+to passes, the limitation no longer happens and the check fails until the catalogue is updated.
+An entry with ``strict = false`` depends on what a model contains (a loss alias, a metric): it
+explains what it matches within its scope without being required there; the matrix baseline still
+catches it when it stops happening in a recorded cell.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Limitation:
     evidence: dict[str, tuple[str, ...]]
     workaround: str
     source: str
+    strict: bool = True
 
     def applies(self, *, env: str, route: str, model: str, check: str) -> bool:
         values = {"environments": env, "routes": route, "models": model, "checks": check}
@@ -141,6 +145,11 @@ def _parse(path: Path, index: int, raw: dict[str, Any]) -> Limitation:
             f"{where} ({raw['id']}) needs an evidence table with outcome, exception and/or "
             f"message. Received: {evidence!r}."
         )
+    strict = raw.get("strict", True)
+    if not isinstance(strict, bool):
+        raise LimitationsError(
+            f"{where} ({raw['id']}): strict must be true or false. Received: {strict!r}."
+        )
     return Limitation(
         raw["id"],
         raw["title"],
@@ -151,4 +160,5 @@ def _parse(path: Path, index: int, raw: dict[str, Any]) -> Limitation:
         },
         raw["workaround"],
         raw["source"],
+        strict,
     )

@@ -368,8 +368,9 @@ class Verifier:
             },
         )
         if observation is None:
-            if applicable:
-                ids = ", ".join(entry.id for entry in applicable)
+            expected = [entry for entry in applicable if entry.strict]
+            if expected:
+                ids = ", ".join(entry.id for entry in expected)
                 return Verdict(
                     cell,
                     False,

@@ -1,0 +1,137 @@
+"""Classification of observations into cells (no TensorFlow: the device is given)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_config
+from harness.limitations import Observation, load_catalogue
+from harness.registry import Registry
+from harness.verify import Item, Verifier
+
+ROOT = Path(__file__).parent.parent
+EXTRA = """
+[[limitation]]
+id = "maybe-broken"
+title = "t"
+workaround = "w"
+source = "s"
+strict = false
+[limitation.applies_to]
+environments = ["tf216"]
+routes = ["direct-h5"]
+[limitation.evidence]
+exception = "ValueError"
+message = "boom"
+
+[[limitation]]
+id = "also-boom"
+title = "t"
+workaround = "w"
+source = "s"
+strict = false
+[limitation.applies_to]
+environments = ["tf216"]
+routes = ["direct-h5"]
+models = ["twice"]
+[limitation.evidence]
+message = "boom"
+"""
+
+
+@pytest.fixture
+def verifier(tmp_path: Path) -> Verifier:
+    registry = tmp_path / "models" / "model_registry.json"
+    registry.parent.mkdir()
+    registry.write_text(
+        json.dumps(
+            {
+                "models": {
+                    "m": {"paths": {"2.13.keras": "models/m.keras"}},
+                    "twice": {"paths": {"2.13.keras": "models/t.keras"}},
+                }
+            }
+        )
+    )
+    catalogue = tmp_path / "limitations.toml"
+    catalogue.write_text((ROOT / "limitations.toml").read_text() + EXTRA)
+    result = Verifier(
+        config=load_config(ROOT / "harness.toml"),
+        registry=Registry.load(registry),
+        catalogue=load_catalogue(catalogue),
+        env="tf216",
+        build_dir=tmp_path / "build",
+    )
+    result._device = ("cpu", "test-cpu")
+    return result
+
+
+def test_a_pass_is_a_pass(verifier: Verifier) -> None:
+    verdict = verifier.classify(Item("m", "chain", "2.16.keras", "predict"), None, "bitwise", {})
+    assert verdict.ok and verdict.cell.status == "pass"
+    assert verdict.cell.provenance["device_name"] == "test-cpu"
+    assert [hop["spec"] for hop in verdict.cell.provenance["lineage"]] == [
+        "2.13.keras",
+        "2.13.h5",
+        "2.15.h5",
+        "2.16.keras",
+    ]
+
+
+def test_a_documented_limitation_is_asserted(verifier: Verifier) -> None:
+    item = Item("m", "chain", "2.16.keras", "optimizer-state")
+    verdict = verifier.classify(item, Observation("optimizer-state-lost", "", "fresh"), "", {})
+    assert verdict.ok and verdict.cell.status == "limitation:optimizer-state-lost"
+
+
+def test_a_strict_limitation_that_stops_happening_fails(verifier: Verifier) -> None:
+    item = Item("m", "chain", "2.16.keras", "optimizer-state")
+    verdict = verifier.classify(item, None, "12/12 slot variables identical", {})
+    assert not verdict.ok and verdict.cell.status == "pass"
+    assert verdict.message == (
+        "m-2.16.keras-optimizer-state: documented limitation optimizer-state-lost no longer "
+        "happens here (the check passed: 12/12 slot variables identical). Fix: update its "
+        f"applies_to in {verifier.catalogue.path}."
+    )
+
+
+def test_a_non_strict_limitation_may_not_happen(verifier: Verifier) -> None:
+    verdict = verifier.classify(Item("m", "direct-h5", "2.13.h5", "load"), None, "loaded", {})
+    assert verdict.ok and verdict.cell.status == "pass"
+
+
+def test_an_unexplained_error_fails_with_its_type(verifier: Verifier) -> None:
+    item = Item("m", "chain", "2.16.keras", "load")
+    verdict = verifier.classify(item, Observation("error", "KeyError", "'x'"), "", {})
+    assert not verdict.ok and verdict.cell.status == "error:KeyError"
+    assert verdict.message == (
+        "m-2.16.keras-load: error:KeyError: 'x' [no documented limitation applies]"
+    )
+
+
+def test_an_error_that_matches_no_applicable_entry_names_them(verifier: Verifier) -> None:
+    item = Item("m", "direct-h5", "2.13.h5", "evaluate")
+    verdict = verifier.classify(item, Observation("error", "KeyError", "nope"), "", {})
+    assert not verdict.ok
+    assert "not explained by the limitations that apply here (" in verdict.message
+    assert "maybe-broken: exception='ValueError', message='boom'" in verdict.message
+
+
+def test_an_observation_explained_twice_fails(verifier: Verifier) -> None:
+    item = Item("twice", "direct-h5", "2.13.h5", "load")
+    verdict = verifier.classify(item, Observation("error", "ValueError", "boom"), "", {})
+    assert not verdict.ok and verdict.cell.status == "error:ValueError"
+    assert verdict.message.endswith(
+        "[explained by more than one limitation: maybe-broken, also-boom]"
+    )
+
+
+def test_a_mismatch_without_exception(verifier: Verifier) -> None:
+    item = Item("m", "chain", "2.16.keras", "metrics")
+    text = "missing metric 'mae' (model reports: loss, mean_absolute_error)"
+    verdict = verifier.classify(item, Observation("metrics-missing", "", text), text, {})
+    assert not verdict.ok and verdict.cell.status == "mismatch"
+    assert verdict.cell.detail == text
