@@ -79,3 +79,20 @@ def probe_metric(metric: Any, y_true: np.ndarray, y_pred: np.ndarray) -> float:
     metric.reset_state()
     metric.update_state(y_true, y_pred)
     return float(np.asarray(metric.result()))
+
+
+def metric_from_name(keras: Any, name: str) -> Any:
+    """A metric object that reports under ``name`` (Keras 3 renames string metrics otherwise)."""
+    if name in {"accuracy", "acc"}:
+        return name  # resolved from the loss and the targets' shape, keeping its name
+    found = keras.metrics.get(name)
+    if isinstance(found, type):
+        return found(name=name)
+    if isinstance(found, keras.metrics.Metric):
+        return type(found)(name=name)
+    return keras.metrics.MeanMetricWrapper(found, name=name)
+
+
+def recompile_with(keras: Any, model: Any, metric_names: list[str]) -> None:
+    metrics = [metric_from_name(keras, name) for name in metric_names]
+    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=metrics)

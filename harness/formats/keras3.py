@@ -11,6 +11,7 @@ from harness.formats.common import (
     optimizer_variables,
     predict,
     probe_metric,
+    recompile_with,
 )
 
 __all__ = [
@@ -43,21 +44,9 @@ def save_model(model: Any, path: Path) -> None:
     model.save(str(path))
 
 
-def metric_from_name(name: str) -> Any:
-    keras = _keras()
-    if name in {"accuracy", "acc"}:
-        return name
-    found = keras.metrics.get(name)
-    if isinstance(found, type):
-        return found(name=name)
-    if isinstance(found, keras.metrics.Metric):
-        return type(found)(name=name)
-    return keras.metrics.MeanMetricWrapper(found, name=name)
-
-
 def recompile(model: Any, metric_names: list[str]) -> None:
-    metrics = [metric_from_name(name) for name in metric_names]
-    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=metrics)
+    """Recompile with the metrics named, keeping the loaded optimizer and loss (the recipe)."""
+    recompile_with(_keras(), model, metric_names)
 
 
 def compile_summary(model: Any) -> dict[str, Any]:
