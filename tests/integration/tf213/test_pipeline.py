@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.tensorflow
 tf = pytest.importorskip("tensorflow")
-ROOT = Path(__file__).parent.parent.parent
+ROOT = Path(__file__).parents[3]
 
 
 def small_model(lambda_canary: Path | None = None) -> object:
