@@ -235,6 +235,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     complete = config.stash[_RAN] == config.stash[_GENERATED] and not session.shouldstop
     run = {"versions": versions(), "device_name": verifier.device[1], "complete": complete}
     if complete:
-        write_results(path, env=verifier.env.name, device=device, run=run, cells=cells)
+        from harness.atomic import lock_for
+
+        with lock_for(path):
+            write_results(path, env=verifier.env.name, device=device, run=run, cells=cells)
     else:
         merge_into(path, env=verifier.env.name, device=device, run=run, cells=cells)

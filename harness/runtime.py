@@ -65,7 +65,19 @@ def device() -> tuple[str, str]:
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
         return "gpu", str(details.get("device_name", gpus[0].name))
-    return "cpu", platform.processor() or platform.machine()
+    return "cpu", cpu_model()
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else the machine type."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def infer_environment(environments: dict[str, tuple[str, int]]) -> str | None:
