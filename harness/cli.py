@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError
 
@@ -114,8 +115,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from harness import matrix
-    from harness.atomic import atomic_open, write_json
+    from harness import matrix, render
+    from harness.atomic import write_json
     from harness.limitations import load_catalogue
 
     build_dir = Path(args.build_dir)
@@ -133,26 +134,46 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         from harness.config import load_config
 
         route_order = list(load_config(args.config).routes)
-    markdown = matrix.render_markdown(cells, titles=titles, route_order=route_order)
-    matrix.write_matrix_json(out / "matrix.json", cells)
-    with atomic_open(Path(args.compat_md)) as handle:
-        handle.write(markdown)
-    print(
-        f"merged {len(cells)} cells from {len(paths)} results files -> {args.compat_md}, "
-        f"{out / 'matrix.json'}"
-    )
+    markdown = render.render_markdown(cells, titles=titles, route_order=route_order)
+    written = write_renderings(out, Path(args.compat_md), cells, markdown, titles, route_order)
+    print(f"merged {len(cells)} cells from {len(paths)} results files -> {', '.join(written)}")
     baseline_path = Path(args.baseline)
     if args.update_baseline:
         write_json(baseline_path, matrix.baseline_from(cells), indent=1)
         print(f"baseline updated: {baseline_path} ({len(cells)} cells)")
         return 0
     report = matrix.gate(cells, matrix.read_baseline(baseline_path))
-    print(report.render())
+    text = report.render()
+    render.write_text(out / "changes.md", "# What changed against the baseline\n\n" + text + "\n")
+    print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown[:900_000] + "\n")
+            gate_text = f"\n## Gate\n\n```\n{text[:20_000]}\n```\n"
+            limit = render.SUMMARY_LIMIT - len(gate_text.encode("utf-8"))
+            handle.write(render.fit_summary(markdown, cells, limit) + gate_text)
     return 0 if report.ok else 1
+
+
+def write_renderings(
+    out: Path,
+    compat_md: Path,
+    cells: list[Any],
+    markdown: str,
+    titles: dict[str, str],
+    route_order: list[str],
+) -> list[str]:
+    """COMPAT.md, matrix.json (schema'd), matrix.csv, matrix.html and heatmap.png."""
+    from harness import html, render
+    from harness.heatmap import write_heatmap
+
+    render.write_text(compat_md, markdown)
+    render.write_json_matrix(out / "matrix.json", cells, limitations=titles)
+    render.write_text(out / "matrix.csv", render.render_csv(cells))
+    render.write_text(out / "matrix.html", html.render_html(cells, route_order=route_order))
+    write_heatmap(out / "heatmap.png", cells)
+    names = ["matrix.json", "matrix.csv", "matrix.html", "heatmap.png"]
+    return [str(compat_md)] + [str(out / name) for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:

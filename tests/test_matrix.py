@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import matrix
+from harness import matrix, render
 from harness.errors import ResultsError
 from harness.results import Cell, read_results, write_results
 
@@ -104,7 +104,7 @@ def test_markdown_tells_bitwise_from_ulp_and_limitations() -> None:
             "dense", check="metrics", status="mismatch", detail="missing metric 'mae'", numbers={}
         ),
     ]
-    text = matrix.render_markdown(cells, titles={"optimizer-state-lost": "fresh optimizer"})
+    text = render.render_markdown(cells, titles={"optimizer-state-lost": "fresh optimizer"})
     assert (
         "| tf216-cpu | chain (2.16.keras) | ✅ | ✅ bitwise | ✅ bitwise | ❌ mismatch | 📘 "
         in text

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import html, render
+from harness.results import Cell
+
+
+def cell(
+    model: str = "m", env: str = "tf216", check: str = "predict", status: str = "pass", **kw: object
+) -> Cell:
+    numbers = kw.pop("numbers", {"max_abs_diff": 0.0, "max_ulp": 0, "mismatches": 0, "total": 4})
+    provenance = {
+        "route": "chain",
+        "versions": {"tensorflow": "2.16.2", "keras": "3.15.1"},
+        "device_name": "cpu0",
+        "runner": "r1",
+        "lineage": [
+            {"spec": "2.13.keras", "env": "source", "sha256": "a" * 64},
+            {"spec": "2.16.keras", "env": "tf216", "sha256": "b" * 64},
+        ],
+    }
+    return Cell(
+        model=model,
+        env=env,
+        device="cpu",
+        route="chain",
+        spec="2.16.keras",
+        check=check,
+        status=status,
+        numbers=numbers,
+        provenance=provenance,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+CELLS = [
+    cell(),
+    cell(check="optimizer-state", status="limitation:optimizer-state-lost", numbers={}),
+    cell("n", check="load", status="error:TypeError", detail="</script><b>x</b>", numbers={}),
+    cell("n", env="tf215", check="metrics", status="mismatch", detail="missing 'mae'", numbers={}),
+]
+
+
+def test_json_matrix_follows_the_published_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    path = tmp_path / "matrix.json"
+    render.write_json_matrix(path, CELLS, limitations={"optimizer-state-lost": "fresh"})
+    document = json.loads(path.read_text())
+    jsonschema.validate(document, render.schema())
+    assert document["counts"] == {
+        "error": 1,
+        "mismatch": 1,
+        "skipped": 0,
+        "limitation": 1,
+        "pass": 1,
+    }
+    document["cells"][0]["status"] = "green"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, render.schema())
+
+
+def test_csv_has_one_row_per_cell_with_provenance() -> None:
+    rows = list(csv.DictReader(io.StringIO(render.render_csv(CELLS))))
+    assert len(rows) == 4
+    assert rows[0]["status"] == "pass" and rows[0]["max_ulp"] == "0"
+    assert rows[0]["lineage"] == "2.13.keras@source:aaaaaaaaaaaa > 2.16.keras@tf216:bbbbbbbbbbbb"
+    assert rows[2]["detail"] == "</script><b>x</b>"
+
+
+def test_html_is_self_contained_and_escapes_cell_text() -> None:
+    page = html.render_html(CELLS)
+    assert "http://" not in page and "https://" not in page
+    assert "<script src" not in page and "<link" not in page
+    assert "</script><b>x</b>" not in page  # cannot close the data block
+    data = page.split('<script type="application/json" id="data">', 1)[1].split("</script>")[0]
+    payload = json.loads(data)
+    kinds = {(c["model"], c["env"], c["check"]): c["kind"] for c in payload["cells"]}
+    assert kinds == {
+        ("m", "tf216", "predict"): "pass",
+        ("m", "tf216", "optimizer-state"): "limitation",
+        ("n", "tf216", "load"): "error",
+        ("n", "tf215", "metrics"): "mismatch",
+    }
+    assert any(c["detail"] == "</script><b>x</b>" for c in payload["cells"])
+    assert '<option value="tf215-cpu">tf215-cpu</option>' in page
+
+
+def test_heatmap_is_a_png(tmp_path: Path) -> None:
+    from harness.heatmap import write_heatmap
+
+    path = tmp_path / "heatmap.png"
+    write_heatmap(path, CELLS)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_fits_the_limit() -> None:
+    markdown = render.render_markdown(CELLS * 1)
+    assert render.fit_summary(markdown, CELLS, limit=10**6) == markdown
+    shorter = render.fit_summary(markdown, CELLS, limit=len(markdown.encode()) - 1)
+    assert "## Details" not in shorter and "Details left out" in shorter
+    tiny = render.fit_summary(markdown, CELLS, limit=400)
+    assert len(tiny.encode()) <= 400 and tiny.startswith("# Compatibility matrix (counts only")
