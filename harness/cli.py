@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--results",
         nargs="*",
         default=None,
-        help="results files (default: <build-dir>/results/*.json)",
+        help="results files or folders of them, from any number of runners and shards "
+        "(default: <build-dir>/results)",
     )
     matrix.add_argument(
         "--baseline",
@@ -120,11 +121,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from harness.limitations import load_catalogue
 
     build_dir = Path(args.build_dir)
-    paths = (
-        [Path(p) for p in args.results]
-        if args.results
-        else sorted((build_dir / "results").glob("*.json"))
-    )
+    sources = [Path(p) for p in args.results] if args.results else [build_dir / "results"]
+    paths = [p for source in sources for p in
+             (sorted(source.glob("*.json")) if source.is_dir() else [source])]
     cells = matrix.merge(paths)
     catalogue = load_catalogue(args.limitations)
     titles = {entry.id: entry.title for entry in catalogue.entries}

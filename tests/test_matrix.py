@@ -72,6 +72,7 @@ def test_unknown_status_is_refused(tmp_path: Path) -> None:
         ("limitation:optimizer-state-lost", "pass", "improvements"),
         ("limitation:optimizer-state-lost", "error:TypeError", "regressions"),
         (None, "pass", "new"),
+        ("limitation:optimizer-state-lost", None, "regressions"),
     ],
 )
 def test_gate_transitions(before: str | None, now: str | None, bucket: str) -> None:
@@ -151,3 +152,23 @@ def test_cli_matrix_gates_and_updates(tmp_path: Path, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "m|tf216|cpu|chain|metrics: pass -> mismatch" in out
     assert "update the baseline with: tox -e matrix -- --update-baseline" in out
+
+
+def test_cli_merges_folders_of_shards(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "gpu").mkdir()
+    shard(tmp_path / "cpu", "tf216-cpu", [cell("a")])
+    gpu = cell("a")
+    gpu.device = "gpu"
+    shard(tmp_path / "gpu", "tf216-gpu", [gpu, cell("b")])
+    (tmp_path / "lim.toml").write_text("")
+    args = ["--build-dir", str(tmp_path), "matrix", "--results", str(tmp_path / "cpu"),
+            str(tmp_path / "gpu"), "--baseline", str(tmp_path / "base.json"),
+            "--compat-md", str(tmp_path / "COMPAT.md"), "--limitations",
+            str(tmp_path / "lim.toml"), "--update-baseline"]
+    assert main(args) == 0
+    assert "merged 3 cells from 2 results files" in capsys.readouterr().out
+    for name in ("matrix.json", "matrix.csv", "matrix.html", "heatmap.png"):
+        assert (tmp_path / "matrix" / name).stat().st_size > 0
