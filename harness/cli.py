@@ -65,7 +65,32 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument(
         "--update-baseline", action="store_true", help="write the merged matrix as the new baseline"
     )
+    inspect = sub.add_parser(
+        "inspect", help="what a model file contains and what will break (no TensorFlow)"
+    )
+    inspect.add_argument("paths", nargs="+", metavar="PATH")
+    inspect.add_argument("--json", action="store_true", help="print JSON (inspect.schema.json)")
     return parser
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.inspect import inspect_path, render_text
+
+    reports = []
+    failed = 0
+    for raw in args.paths:
+        try:
+            reports.append(inspect_path(Path(raw)))
+        except HarnessError as exc:
+            failed += 1
+            print(f"keras-harness: error: {exc}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([report.to_json() for report in reports], indent=2))
+    else:
+        print("\n\n".join(render_text(report) for report in reports))
+    return 2 if failed else 0
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
@@ -122,8 +147,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
     build_dir = Path(args.build_dir)
     sources = [Path(p) for p in args.results] if args.results else [build_dir / "results"]
-    paths = [p for source in sources for p in
-             (sorted(source.glob("*.json")) if source.is_dir() else [source])]
+    paths = [
+        p
+        for source in sources
+        for p in (sorted(source.glob("*.json")) if source.is_dir() else [source])
+    ]
     cells = matrix.merge(paths)
     catalogue = load_catalogue(args.limitations)
     titles = {entry.id: entry.title for entry in catalogue.entries}
@@ -177,7 +205,12 @@ def write_renderings(
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"cases": cmd_cases, "convert": cmd_convert, "matrix": cmd_matrix}
+    commands = {
+        "cases": cmd_cases,
+        "convert": cmd_convert,
+        "matrix": cmd_matrix,
+        "inspect": cmd_inspect,
+    }
     try:
         return commands[args.command](args)
     except HarnessError as exc:

@@ -104,7 +104,8 @@ def ulp_distance(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
         min_int = np.iinfo(int_type).min
         return np.where(bits < 0, min_int - bits, bits)
 
-    distance = np.abs(ordered(expected) - ordered(actual))
+    # ascontiguousarray makes 0-d arrays 1-d: give the distances the inputs' shape back
+    distance = np.abs(ordered(expected) - ordered(actual)).reshape(expected.shape)
     both_nan = np.isnan(expected) & np.isnan(actual)
     return np.where(both_nan, 0, distance)
 

@@ -44,3 +44,7 @@ class UnsafeModelError(HarnessError):
 
 class EnvironmentMismatchError(HarnessError):
     """The running Python environment is not the one the configuration names."""
+
+
+class ResourceLimitError(UnsafeModelError):
+    """A model file exceeds a resource limit (decompression ratio, config depth, external links)."""

@@ -13,7 +13,9 @@ a model's entry:
 
 Relative paths are resolved against the registry's root: the folder that holds the registry's
 folder (the recipe runs from the project root, one level above ``models/``), unless the file sets
-a top-level ``"root"`` (relative to the registry's folder).
+a top-level ``"root"`` (relative to the registry's folder). A relative path that climbs out of the
+root (``../..``) is refused unless the file sets ``"allow_outside_root": true``; absolute paths
+are taken as written.
 """
 
 from __future__ import annotations
@@ -151,7 +153,18 @@ class Registry:
                 f"{str(spec)!r} or add its path to the registry."
             )
         path = Path(raw)
-        return path if path.is_absolute() else (self.root / path)
+        if path.is_absolute():
+            return path  # written out in full by whoever wrote the registry
+        resolved = (self.root / path).resolve()
+        if not resolved.is_relative_to(self.root.resolve()) and not self.extra.get(
+            "allow_outside_root"
+        ):
+            raise RegistryError(
+                f"Model {model_id!r} in {self.path}: the relative path {raw!r} for "
+                f"{str(spec)!r} leaves the registry's root {self.root}. Fix: give an absolute "
+                f'path, move the file under the root, or set "allow_outside_root": true.'
+            )
+        return self.root / path
 
     def get(self, model_id: str) -> ModelEntry:
         try:

@@ -164,10 +164,21 @@ def test_cli_merges_folders_of_shards(tmp_path: Path, capsys: pytest.CaptureFixt
     gpu.device = "gpu"
     shard(tmp_path / "gpu", "tf216-gpu", [gpu, cell("b")])
     (tmp_path / "lim.toml").write_text("")
-    args = ["--build-dir", str(tmp_path), "matrix", "--results", str(tmp_path / "cpu"),
-            str(tmp_path / "gpu"), "--baseline", str(tmp_path / "base.json"),
-            "--compat-md", str(tmp_path / "COMPAT.md"), "--limitations",
-            str(tmp_path / "lim.toml"), "--update-baseline"]
+    args = [
+        "--build-dir",
+        str(tmp_path),
+        "matrix",
+        "--results",
+        str(tmp_path / "cpu"),
+        str(tmp_path / "gpu"),
+        "--baseline",
+        str(tmp_path / "base.json"),
+        "--compat-md",
+        str(tmp_path / "COMPAT.md"),
+        "--limitations",
+        str(tmp_path / "lim.toml"),
+        "--update-baseline",
+    ]
     assert main(args) == 0
     assert "merged 3 cells from 2 results files" in capsys.readouterr().out
     for name in ("matrix.json", "matrix.csv", "matrix.html", "heatmap.png"):

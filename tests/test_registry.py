@@ -140,3 +140,21 @@ def _record(path: str, model: str) -> None:
     registry.record_path(
         model, Spec.parse("2.13.h5"), Path(path).parent.parent / f"models/2.13.h5/{model}.h5"
     )
+
+
+def test_relative_paths_may_not_leave_the_root(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "p/models/r.json",
+        '{"models": {"a": {"paths": {"2.13.keras": "../../etc/a.keras"}}}}',
+    )
+    with pytest.raises(RegistryError) as info:
+        Registry.load(path).resolve("a", "2.13.keras")
+    assert str(info.value) == (
+        f"Model 'a' in {path}: the relative path '../../etc/a.keras' for '2.13.keras' leaves the "
+        f"registry's root {tmp_path / 'p'}. Fix: give an absolute path, move the file under the "
+        'root, or set "allow_outside_root": true.'
+    )
+    data = json.loads(path.read_text())
+    data["allow_outside_root"] = True
+    path.write_text(json.dumps(data))
+    assert Registry.load(path).resolve("a", "2.13.keras") == tmp_path / "p/../../etc/a.keras"

@@ -1,0 +1,135 @@
+"""``keras-harness inspect`` without TensorFlow, and its predictions against the measured matrix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.config import load_config
+from harness.inspect import inspect_path, render_text
+from harness.limitations import load_catalogue
+from harness.specs import Spec
+
+ROOT = Path(__file__).parent.parent
+FILES = {
+    ("dense_regression", "2.13.keras"): ROOT / "golden/dense_regression/model.2.13.keras",
+    ("conv_classifier", "2.13.keras"): ROOT / "golden/conv_classifier/model.2.13.keras",
+    ("dense_regression", "2.13.h5"): ROOT / "tests/fixtures/dense_regression.2.13.h5",
+    ("conv_classifier", "2.13.h5"): ROOT / "tests/fixtures/conv_classifier.2.13.h5",
+    ("dense_regression", "2.15.h5"): ROOT / "tests/fixtures/dense_regression.2.15.h5",
+}
+
+
+def test_a_keras2_zip_is_described() -> None:
+    report = inspect_path(FILES[("conv_classifier", "2.13.keras")])
+    assert report.format == "keras" and report.writer == {"keras_version": "2.13.1"}
+    assert report.layers == {
+        "BatchNormalization": 1,
+        "Conv2D": 1,
+        "Dense": 1,
+        "Dropout": 1,
+        "Flatten": 1,
+        "Functional": 1,
+        "InputLayer": 1,
+        "MaxPooling2D": 1,
+        "ReLU": 1,
+    }
+    assert report.compile == {
+        "optimizer": "Adam",
+        "loss": ["sparse_categorical_crossentropy"],
+        "metrics": ["accuracy"],
+    }
+    assert report.optimizer_state is True
+    assert report.weights == {
+        "arrays": 8,
+        "bytes": 6604,
+        "optimizer_arrays": 13,
+        "metric_arrays": 4,
+    }
+    assert report.limitation_ids == {
+        "keras2-keras-file-unreadable-in-keras3",
+        "keras-2.13-weights-layout",
+        "optimizer-state-lost",
+    }
+
+
+def test_an_h5_is_described() -> None:
+    report = inspect_path(FILES[("dense_regression", "2.13.h5")])
+    assert report.format == "h5"
+    assert report.writer == {"keras_version": "2.13.1", "backend": "tensorflow"}
+    assert report.compile["loss"] == ["mse"] and report.compile["metrics"] == ["mae", "mse"]
+    assert report.limitation_ids == {
+        "h5-loss-alias-refused",
+        "h5-metric-fn-unresolved",
+        "optimizer-state-lost",
+    }
+    text = render_text(report)
+    assert "  optimizer state stored: yes" in text
+    assert (
+        "    - [h5-loss-alias-refused] loss stored under its alias ['mse']: Keras 3 refuses it"
+        in text
+    )
+
+
+def baseline_cells() -> dict[str, dict[str, str]]:
+    data = json.loads((ROOT / "golden/baseline.json").read_text())
+    return {key: value["status"] for key, value in data["cells"].items()}  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("model", "spec"), sorted(FILES))
+def test_predictions_match_what_the_matrix_measured(model: str, spec: str) -> None:
+    """Every limitation the matrix measured on this file's route was predicted, and every
+    predicted limitation shows up (or is masked by another limitation) wherever it applies."""
+    config = load_config(ROOT / "harness.toml")
+    catalogue = load_catalogue(ROOT / "limitations.toml")
+    routes = [name for name, route in config.routes.items() if route.spec == Spec.parse(spec)]
+    predicted = inspect_path(FILES[(model, spec)]).limitation_ids
+    cells = {
+        tuple(key.split("|")): status
+        for key, status in baseline_cells().items()
+        if key.split("|")[0] == model and key.split("|")[3] in routes
+    }
+    assert cells, "the baseline has no cell for this file's route"
+    measured = {
+        status.split(":", 1)[1] for status in cells.values() if status.startswith("limitation:")
+    }
+    assert measured <= predicted, f"measured but not predicted: {measured - predicted}"
+    for limitation_id in predicted:
+        entry = catalogue.get(limitation_id)
+        for (_, env, _, route, check), status in cells.items():
+            if entry.applies(env=env, route=route, model=model, check=check):
+                assert status.startswith("limitation:"), (limitation_id, env, route, check)
+
+
+def test_cli_json_follows_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import resources
+
+    import jsonschema
+
+    assert main(["inspect", "--json", *[str(p) for p in FILES.values()]]) == 0
+    document = json.loads(capsys.readouterr().out)
+    schema = json.loads(
+        resources.files("harness").joinpath("schemas/inspect.schema.json").read_text()
+    )
+    jsonschema.validate(document, schema)
+    assert len(document) == len(FILES)
+
+
+def test_cli_names_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["inspect", str(tmp_path / "nope.keras")]) == 2
+    assert capsys.readouterr().err == (
+        f"keras-harness: error: No such model file: {tmp_path / 'nope.keras'}. "
+        "Fix: check the path.\n"
+    )
+
+
+def test_unknown_format_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"not a model")
+    assert main(["inspect", str(path)]) == 2
+    assert (
+        "is neither a .keras zip, an HDF5 file nor a SavedModel folder" in capsys.readouterr().err
+    )
