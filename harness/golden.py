@@ -88,7 +88,7 @@ def read_golden(golden_dir: Path, model: str) -> Golden:
             f"{GOLDEN_SCHEMA}: tainted, regenerate it with {REGEN_HINT.format(model=model)}."
         )
     try:
-        with np.load(npz_path, allow_pickle=False) as data:
+        with open(npz_path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             arrays = {key: np.array(data[key]) for key in data.files}
     except Exception as exc:  # zipfile/ValueError/OSError: a corrupt archive
         raise GoldenError(

@@ -34,7 +34,7 @@ def golden_inputs(verifier: Verifier, model_id: str, model: Any) -> tuple[list[A
         path = Path(entry.inputs)
         path = path if path.is_absolute() else verifier.registry.root / path
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
                 arrays = {key: np.array(data[key]) for key in data.files}
         except Exception as exc:
             raise GoldenError(
