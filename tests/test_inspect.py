@@ -133,3 +133,86 @@ def test_unknown_format_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture
     assert (
         "is neither a .keras zip, an HDF5 file nor a SavedModel folder" in capsys.readouterr().err
     )
+
+
+def test_a_keras3_zip_has_no_keras2_problems(tmp_path: Path) -> None:
+    import zipfile
+
+    import h5py
+    import numpy as np
+
+    weights = tmp_path / "w.h5"
+    with h5py.File(weights, "w") as handle:
+        handle["layers/dense/vars/0"] = np.zeros((4, 2), np.float32)
+        handle["optimizer/vars/0"] = np.zeros((), np.int64)
+        handle["optimizer/vars/1"] = np.zeros((), np.float32)
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "name": "s",
+            "layers": [
+                {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense"}},
+                {
+                    "module": "my_pkg.layers",
+                    "class_name": "Scale",
+                    "registered_name": "my_pkg>Scale",
+                    "config": {"name": "scale"},
+                },
+                {
+                    "module": "keras.layers",
+                    "class_name": "LSTM",
+                    "config": {"name": "lstm", "time_major": False},
+                },
+            ],
+        },
+        "compile_config": {
+            "optimizer": {"class_name": "Adam"},
+            "loss": "mean_squared_error",
+            "metrics": [{"class_name": "MeanAbsoluteError", "config": {"name": "mae"}}],
+        },
+    }
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        archive.writestr("config.json", json.dumps(config))
+        archive.write(weights, "model.weights.h5")
+    report = inspect_path(path)
+    assert report.writer == {"keras_version": "3.15.1"}
+    assert report.layers == {"Dense": 1, "LSTM": 1, "Scale": 1, "Sequential": 1}
+    assert report.custom_classes == ["Scale (my_pkg.layers) at model/s/scale"]
+    assert report.compile == {
+        "optimizer": "Adam",
+        "loss": ["mean_squared_error"],
+        "metrics": ["mae"],
+    }
+    assert report.optimizer_state is False  # only iteration and learning rate
+    assert report.weights == {"arrays": 1, "bytes": 32, "optimizer_arrays": 2}
+    assert [p.message for p in report.problems] == [
+        "LSTM.time_major: Keras 3 RNN layers take no 'time_major'",
+        "executes code when loaded: reference to module 'my_pkg.layers' (Scale) at model/s/scale",
+    ]
+    assert report.limitation_ids == set()
+
+
+def test_weights_only_h5_and_savedmodel(tmp_path: Path) -> None:
+    import h5py
+    import numpy as np
+
+    weights = tmp_path / "m.weights.h5"
+    with h5py.File(weights, "w") as handle:
+        handle.attrs["keras_version"] = "2.13.1"
+        handle["dense/kernel:0"] = np.zeros((3, 3), np.float32)
+    report = inspect_path(weights)
+    assert (report.format, report.weights["arrays"], report.weights["bytes"]) == (
+        "weights.h5",
+        1,
+        36,
+    )
+    folder = tmp_path / "saved"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "saved_model.pb").write_bytes(b"pb")
+    (folder / "variables" / "variables.data-00000-of-00001").write_bytes(b"x" * 10)
+    saved = inspect_path(folder)
+    assert saved.format == "savedmodel" and saved.weights["bytes"] == 10
+    assert "TFSMLayer" in saved.problems[0].message
