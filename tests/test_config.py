@@ -17,8 +17,9 @@ def test_the_projects_chain_is_the_recipe() -> None:
         "2.13.keras->2.13.h5@tf213",
         "2.13.h5->2.15.h5@tf215",
         "2.15.h5->2.16.keras@tf216",
+        "2.15.h5->2.17.keras@tf217",
     ]
-    assert [step.recompile_metrics for step in config.steps] == [False, False, True]
+    assert [step.recompile_metrics for step in config.steps] == [False, False, True, True]
     lineage = config.lineage(Spec.parse("2.16.keras"), Spec.parse("2.13.keras"))
     assert lineage is not None and [s.env for s in lineage] == ["tf213", "tf215", "tf216"]
     assert config.lineage(Spec.parse("2.16.keras"), Spec.parse("2.13.h5")) is not None
