@@ -17,6 +17,8 @@ from typing import IO, Any
 
 from filelock import FileLock
 
+from harness.faults import inject
+
 
 def lock_for(path: Path) -> FileLock:
     """The lock that guards ``path`` (a ``.lock`` file beside it)."""
@@ -34,6 +36,8 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if path.suffix == ".json":
+            inject("json:before-replace")
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -132,7 +132,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
         config, registry, args.env, Path(args.build_dir), models=args.model or None
     )
     for record in records:
-        outcome = "ok" if record.status == "ok" else f"{record.exception}: {record.message}"
+        outcome = (
+            record.status
+            if record.status in ("ok", "up-to-date")
+            else f"{record.exception}: {record.message}"
+        )
         print(f"{args.env}: {record.model}: {record.step}: {outcome}")
     if not records:
         print(f"{args.env}: no steps to run")

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import runtime
 from harness.atomic import write_json
 from harness.config import Config, Step
-from harness.errors import GoldenError
+from harness.errors import GoldenError, HarnessError
+from harness.faults import inject
 from harness.golden import read_golden, sha256_of
 from harness.registry import Registry
 from harness.safety import check_safe
@@ -36,6 +37,8 @@ class StepRecord:
     input_sha256: str = ""
     output_sha256: str = ""
     output: str = ""
+    recompile_metrics: bool = False
+    versions: dict[str, str] = field(default_factory=dict)
 
 
 def step_record_path(build_dir: Path, model: str, target: str) -> Path:
@@ -46,7 +49,10 @@ def read_step_record(build_dir: Path, model: str, target: str) -> StepRecord | N
     path = step_record_path(build_dir, model, target)
     if not path.exists():
         return None
-    return StepRecord(**json.loads(path.read_text(encoding="utf-8")))
+    try:
+        return StepRecord(**json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, TypeError):
+        return None  # unreadable or from another version of the harness: redo the step
 
 
 def golden_dir_for(registry: Registry) -> Path:
@@ -61,7 +67,14 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
     from harness import formats
 
     entry = registry.get(model_id)
-    record = StepRecord(model_id, step.name, step.env, "ok")
+    record = StepRecord(
+        model_id,
+        step.name,
+        step.env,
+        "ok",
+        recompile_metrics=step.recompile_metrics,
+        versions=runtime.versions(),
+    )
     try:
         source = registry.resolve(model_id, step.source)
         if not source.exists():
@@ -81,6 +94,7 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
         )
         target = Path(raw) if Path(raw).is_absolute() else registry.root / raw
         formats.save(model, step.target, target)
+        inject("step:after-save")
         record.output_sha256 = sha256_of(target)
         record.output = str(target)
         registry.record_path(model_id, step.target, target)
@@ -110,10 +124,34 @@ def run_env_steps(
                 continue
             if config.lineage(step.target, entry.source) is None:
                 continue  # this model's source does not lead to the step
+            previous = read_step_record(build_dir, model_id, str(step.target))
+            if up_to_date(previous, step, registry, model_id):
+                assert previous is not None
+                previous.status = "up-to-date"
+                records.append(previous)
+                continue
             record = run_step(step, registry, model_id)
             write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
             records.append(record)
     return records
+
+
+def up_to_date(record: StepRecord | None, step: Step, registry: Registry, model_id: str) -> bool:
+    """A finished hop is not redone while its input, its output, its configuration and the
+    environment's versions are what the step record says; a changed source changes the input
+    hash of every hop after it, so everything downstream is redone."""
+    if record is None or record.status != "ok" or record.step != step.name:
+        return False
+    if record.recompile_metrics != step.recompile_metrics or record.versions != runtime.versions():
+        return False
+    try:
+        source = registry.resolve(model_id, step.source)
+        target = registry.resolve(model_id, step.target)
+    except HarnessError:
+        return False
+    if not source.exists() or not target.exists():
+        return False
+    return sha256_of(source) == record.input_sha256 and sha256_of(target) == record.output_sha256
 
 
 def summarize(records: list[StepRecord]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from harness import runtime
 from harness.errors import HarnessError
+from harness.faults import inject
 from harness.specs import Spec
 
 _LOADABLE = {"keras", "h5"}
@@ -59,6 +60,8 @@ def save(model: Any, spec: Spec, path: Path) -> None:
             f"Fix: use a .keras or .h5 spec in the step."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.stem}.*{spec.suffix}"):
+        stale.unlink(missing_ok=True)  # left by a save that was killed before its replace
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=spec.suffix, dir=path.parent)
     os.close(fd)
     os.unlink(tmp_name)
@@ -66,6 +69,7 @@ def save(model: Any, spec: Spec, path: Path) -> None:
         backend().save_model(model, Path(tmp_name))
         with open(tmp_name, "rb") as handle:
             os.fsync(handle.fileno())
+        inject("save:before-replace")
         os.replace(tmp_name, path)
     finally:
         if os.path.exists(tmp_name):
