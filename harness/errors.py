@@ -48,3 +48,7 @@ class EnvironmentMismatchError(HarnessError):
 
 class ResourceLimitError(UnsafeModelError):
     """A model file exceeds a resource limit (decompression ratio, config depth, external links)."""
+
+
+class ModelFileError(HarnessError):
+    """A model file is missing, empty, truncated or not of the format its name says."""

@@ -52,6 +52,7 @@ def golden_inputs(verifier: Verifier, model_id: str, model: Any) -> tuple[list[A
                 f"Inputs file {path} of model {model_id!r} has no 'x' array. Received keys: "
                 f"{sorted(arrays)}. Fix: save the inputs as x (or x0, x1, ...) and targets as y."
             )
+        _check_shapes(path, model_id, model, xs)
         if ys:
             return xs, ys
         return xs, _targets_from_predictions(model, xs)
@@ -62,6 +63,25 @@ def golden_inputs(verifier: Verifier, model_id: str, model: Any) -> tuple[list[A
         dtype = np.dtype(getattr(tensor.dtype, "name", tensor.dtype))
         xs.append(rng.normal(size=(SYNTH_ROWS, *shape)).astype(dtype))
     return xs, _targets_from_predictions(model, xs)
+
+
+def _check_shapes(path: Path, model_id: str, model: Any, xs: list[Any]) -> None:
+    expected = [tuple(tensor.shape) for tensor in model.inputs]
+    if len(expected) != len(xs):
+        raise GoldenError(
+            f"Inputs file {path} of model {model_id!r} holds {len(xs)} input arrays, the model "
+            f"has {len(expected)} inputs. Fix: save one array per model input (x0, x1, ...)."
+        )
+    for index, (x, shape) in enumerate(zip(xs, expected, strict=True)):
+        fits = len(x.shape) == len(shape) and all(
+            want is None or want == got for want, got in zip(shape[1:], x.shape[1:], strict=True)
+        )
+        if not fits:
+            raise GoldenError(
+                f"Inputs file {path} of model {model_id!r}: input {index} has shape "
+                f"{tuple(x.shape)}, the model expects {shape}. Fix: save inputs that match the "
+                f"model's input shape."
+            )
 
 
 def _targets_from_predictions(model: Any, xs: list[Any]) -> list[Any]:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ResourceLimitError, UnsafeModelError
+from harness.errors import ModelFileError, ResourceLimitError, UnsafeModelError
 
 SAFE_MODULE_PREFIXES = ("keras", "tensorflow", "tf_keras")
 CODE_LAYERS = {"Lambda"}
@@ -162,24 +162,54 @@ def check_hdf5(path: Path, handle: Any) -> None:
         )
 
 
+def _bad_file(path: Path, what: str, detail: str) -> ModelFileError:
+    return ModelFileError(
+        f"{path} is not a readable {what} ({detail}). Fix: restore the file or re-save the "
+        f"model from its source; if it is the output of a step, delete it and rerun the step."
+    )
+
+
 def read_config(path: Path) -> dict[str, Any] | None:
     """The model config of a ``.keras`` zip or a full-model ``.h5`` (None if it has none),
-    after the resource limits."""
-    if path.is_file() and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            check_archive(path, archive)
-            if "config.json" not in archive.namelist():
-                return None
-            return parse_config(path, archive.read("config.json"))
-    if path.suffix == ".h5" and path.is_file():
+    after the resource limits. Empty, truncated or corrupt files are refused here, with the
+    file named, rather than deep inside Keras."""
+    if not path.exists():
+        raise ModelFileError(
+            f"Model file not found: {path}. Fix: correct its path in the registry, or run the "
+            f"step that writes it."
+        )
+    if path.is_dir():
+        return None
+    size = path.stat().st_size
+    if path.suffix == ".keras":
+        if size == 0 or not zipfile.is_zipfile(path):
+            detail = "empty file" if size == 0 else "not a zip archive: truncated or corrupt"
+            raise _bad_file(path, ".keras archive", detail)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                check_archive(path, archive)
+                broken = archive.testzip()
+                if broken is not None:
+                    raise _bad_file(path, ".keras archive", f"member {broken!r} is corrupt")
+                if "config.json" not in archive.namelist():
+                    return None
+                return parse_config(path, archive.read("config.json"))
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise _bad_file(path, ".keras archive", f"{type(exc).__name__}: {exc}") from None
+    if path.suffix == ".h5":
         import h5py
 
-        with h5py.File(path, "r") as handle:
-            check_hdf5(path, handle)
-            raw = handle.attrs.get("model_config")
-            if raw is None:
-                return None
-            return parse_config(path, raw if isinstance(raw, bytes | str) else str(raw))
+        if size == 0:
+            raise _bad_file(path, "HDF5 file", "empty file")
+        try:
+            with h5py.File(path, "r") as handle:
+                check_hdf5(path, handle)
+                raw = handle.attrs.get("model_config")
+                if raw is None:
+                    return None
+                return parse_config(path, raw if isinstance(raw, bytes | str) else str(raw))
+        except OSError as exc:
+            raise _bad_file(path, "HDF5 file", f"{type(exc).__name__}: {exc}") from None
     return None
 
 

@@ -48,7 +48,16 @@ def load(spec: Spec, path: Path, *, custom_objects: dict[str, str], trusted: boo
             f"Loading format {spec.format!r} is not supported yet. Received: {path}. "
             f"Fix: register a .keras or .h5 form of the model."
         )
-    objects = {name: import_object(ref) for name, ref in custom_objects.items()}
+    objects: dict[str, Any] = {}
+    for name, reference in custom_objects.items():
+        try:
+            objects[name] = import_object(reference)
+        except (ImportError, AttributeError) as exc:
+            raise HarnessError(
+                f"Custom object {name!r} = {reference!r} for {path} cannot be imported "
+                f"({type(exc).__name__}: {exc}). Fix: install the module that defines it, or "
+                f"correct 'module:attr' in the registry's custom_objects."
+            ) from None
     return backend().load_model(path, custom_objects=objects, trusted=trusted)
 
 
