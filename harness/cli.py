@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument(
         "--update-baseline", action="store_true", help="write the merged matrix as the new baseline"
     )
+    validate = sub.add_parser(
+        "validate",
+        help="pre-flight: registry, goldens, configuration and limitations, without TensorFlow",
+    )
+    _registry_arg(validate)
+    validate.add_argument("--limitations", default="limitations.toml")
+    validate.add_argument("--json", action="store_true")
+
     inspect = sub.add_parser(
         "inspect", help="what a model file contains and what will break (no TensorFlow)"
     )
@@ -91,6 +99,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     else:
         print("\n\n".join(render_text(report) for report in reports))
     return 2 if failed else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from harness.validate import as_json, render, validate
+
+    findings = validate(Path(args.config), Path(args.limitations), Path(args.registry))
+    print(as_json(findings) if args.json else render(findings))
+    return 1 if any(f.severity == "error" for f in findings) else 0
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
@@ -214,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         "convert": cmd_convert,
         "matrix": cmd_matrix,
         "inspect": cmd_inspect,
+        "validate": cmd_validate,
     }
     try:
         return commands[args.command](args)
