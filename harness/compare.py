@@ -150,12 +150,16 @@ def compare_arrays(
             abs_diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
         abs_diff = np.where(np.isnan(abs_diff) & ~same_bits, np.inf, abs_diff)
         abs_diff = np.where(same_bits, 0.0, abs_diff)
-        within = same_bits | (abs_diff <= tolerance.max_abs) | (ulp <= tolerance.max_ulp)
+        # a non-finite value only ever matches itself; exact (the default) means bitwise,
+        # so +0.0 and -0.0 differ unless a tolerance is declared
+        finite = np.isfinite(expected) & np.isfinite(actual)
+        close = (abs_diff <= tolerance.max_abs) | (ulp <= tolerance.max_ulp)
+        within = same_bits | (finite & close) if not tolerance.exact else same_bits
         result.max_ulp = int(ulp.max())
     else:
         same_bits = expected == actual
         abs_diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
-        within = same_bits | (abs_diff <= tolerance.max_abs)
+        within = same_bits | (abs_diff <= tolerance.max_abs) if not tolerance.exact else same_bits
         ulp = None
     result.mismatches = int((~same_bits).sum())
     result.beyond_tolerance = int((~within).sum())

@@ -41,6 +41,7 @@ class ModelEntry:
     id: str
     paths: dict[str, str]
     extra: dict[str, Any] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # key order as read, kept on write
 
     @property
     def source(self) -> Spec:
@@ -71,7 +72,14 @@ class ModelEntry:
         return value if isinstance(value, str) else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"paths": dict(self.paths), **self.extra}
+        values = {"paths": dict(self.paths), **self.extra}
+        return _ordered(values, self.order)
+
+
+def _ordered(values: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    """``values`` with the keys of ``order`` first, in that order, then any new ones."""
+    keys = [key for key in order if key in values] + [key for key in values if key not in order]
+    return {key: values[key] for key in keys}
 
 
 def _reject_duplicates(path: Path) -> Any:
@@ -116,10 +124,17 @@ def _read_raw(path: Path) -> dict[str, Any]:
 class Registry:
     """A loaded registry file."""
 
-    def __init__(self, path: Path, models: dict[str, ModelEntry], extra: dict[str, Any]):
+    def __init__(
+        self,
+        path: Path,
+        models: dict[str, ModelEntry],
+        extra: dict[str, Any],
+        order: list[str] | None = None,
+    ):
         self.path = path
         self.models = models
         self.extra = extra
+        self.order = order or ["models"]
 
     @classmethod
     def load(cls, path: Path | str) -> Registry:
@@ -129,7 +144,7 @@ class Registry:
         for model_id, entry in data["models"].items():
             models[model_id] = _parse_entry(path, model_id, entry)
         extra = {key: value for key, value in data.items() if key != "models"}
-        return cls(path, models, extra)
+        return cls(path, models, extra, list(data))
 
     @property
     def root(self) -> Path:
@@ -140,7 +155,7 @@ class Registry:
 
     def to_json(self) -> dict[str, Any]:
         models = {model_id: entry.to_json() for model_id, entry in self.models.items()}
-        return {"models": models, **self.extra}
+        return _ordered({"models": models, **self.extra}, self.order)
 
     def resolve(self, model_id: str, spec: Spec | str) -> Path:
         """The absolute path of one saved form of a model."""
@@ -223,4 +238,4 @@ def _parse_entry(path: Path, model_id: str, entry: Any) -> ModelEntry:
         except SpecError as exc:
             raise RegistryError(f"Model {model_id!r} in {path}: source: {exc}") from None
     extra = {key: value for key, value in entry.items() if key != "paths"}
-    return ModelEntry(model_id, dict(entry["paths"]), extra)
+    return ModelEntry(model_id, dict(entry["paths"]), extra, list(entry))
