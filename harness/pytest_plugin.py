@@ -21,9 +21,8 @@ if TYPE_CHECKING:
 DEFAULT_REGISTRY = "build/models/model_registry.json"
 DEFAULT_BUILD_DIR = "build"
 _VERIFIER = pytest.StashKey[Any]()
-_CELLS = pytest.StashKey[list[Cell]]()
-_GENERATED = pytest.StashKey[int]()
-_RAN = pytest.StashKey[int]()
+_STARTED = pytest.StashKey[float]()
+_CRASHED = pytest.StashKey[list[Cell]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -146,9 +145,6 @@ def _verifier(config: pytest.Config) -> Any:
     except HarnessError as exc:
         raise pytest.UsageError(f"keras-harness: {exc}") from None
     config.stash[_VERIFIER] = verifier
-    config.stash[_CELLS] = []
-    config.stash[_GENERATED] = 0
-    config.stash[_RAN] = 0
     return verifier
 
 
@@ -157,7 +153,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     verifier = _verifier(metafunc.config)
     items = verifier.items(metafunc.config.getoption("harness_models") or None)
-    metafunc.config.stash[_GENERATED] += len(items)
     metafunc.parametrize("harness_item", items, ids=[item.id for item in items])
 
 
@@ -173,7 +168,6 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
     config = request.config
 
     def run(item: Any) -> Cell | None:
-        config.stash[_RAN] += 1
         if item.check == "golden":
             from harness.recorder import check_golden
 
@@ -191,8 +185,37 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
             if not ok:
                 pytest.fail(message, pytrace=False)
             return None
+        from harness import runtime, shards
+
+        results_dir = harness_verifier.build_dir / "results"
+        device, device_name = harness_verifier.device
+        versions = runtime.versions()
+        failed_before = shards.poisoned(results_dir, harness_verifier.env.name).get(item.model)
+        if failed_before:
+            skipped: Verdict = harness_verifier.classify(item, None, "", {})
+            cell = shards.not_run_cell(skipped.cell, failed_before)
+            shards.add_cell(results_dir, cell, {"versions": versions})
+            pytest.fail(f"{item.id}: {cell.status}: {cell.detail}", pytrace=False)
+        shards.mark_inflight(
+            results_dir,
+            {
+                "id": item.id,
+                "model": item.model,
+                "route": item.route,
+                "spec": item.spec,
+                "check": item.check,
+            },
+            env=harness_verifier.env.name,
+            device=device,
+            device_name=device_name,
+            versions=versions,
+            timeout=_timeout(config),
+        )
         verdict: Verdict = harness_verifier.run(item)
-        config.stash[_CELLS].append(verdict.cell)
+        shards.add_cell(
+            results_dir, verdict.cell, {"versions": versions, "device_name": device_name}
+        )
+        shards.clear_inflight(results_dir)
         if not verdict.ok:
             pytest.fail(verdict.message, pytrace=False)
         return verdict.cell
@@ -219,25 +242,91 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"keras-harness: environment {env}"] if env else []
 
 
+def _timeout(config: pytest.Config) -> float | None:
+    """The per-check timeout of pytest-timeout, when it is installed and set."""
+    try:
+        value = config.getoption("timeout")
+    except ValueError:
+        return None
+    return float(value) if value else None
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _harness_session(config: pytest.Config) -> Any:
+    """The verifier, in the process that started the session, when it verifies models."""
+    if _VERIFIER in config.stash:
+        return config.stash[_VERIFIER]
+    if not (config.getoption("harness_env") or os.environ.get("HARNESS_ENV")):
+        return None
+    try:
+        return _verifier(config)
+    except pytest.UsageError:
+        return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import time
+
+    session.config.stash[_STARTED] = time.time()
+    session.config.stash[_CRASHED] = []
+
+
+class _CrashRecorder:
+    """In the process that started the session: a check whose pytest-xdist worker died (a crash,
+    a timeout, an out-of-memory kill) becomes an error cell of its own."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if str(report.when) != "???" or not report.failed:  # xdist's crashed-worker report
+            return
+        verifier = _harness_session(self.config)
+        if verifier is None:
+            return
+        from harness.shards import crash_cell
+
+        item_id = report.nodeid.rsplit("[", 1)[-1].rstrip("]")
+        cell = crash_cell(verifier.build_dir / "results", item_id)
+        if cell is not None:
+            self.config.stash[_CRASHED].append(cell)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _is_worker(config):
+        config.pluginmanager.register(_CrashRecorder(config), "keras-harness-crashes")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In the process that started the session: merge this session's shards into the results."""
     config = session.config
-    if _CELLS not in config.stash or not config.stash[_CELLS]:
+    if _is_worker(config) or config.option.collectonly:
         return
-    from harness.results import merge_into, results_path, write_results
+    verifier = _harness_session(config)
+    if verifier is None:
+        return
+    results_dir = verifier.build_dir / "results"
+    if not results_dir.exists():
+        return
     from harness.runtime import versions
+    from harness.shards import consolidate
 
-    verifier = config.stash[_VERIFIER]
-    cells: list[Cell] = config.stash[_CELLS]
-    build_dir = verifier.build_dir
-    device = verifier.device[0]
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    path = results_path(build_dir / "results", verifier.env.name, device, worker)
-    complete = config.stash[_RAN] == config.stash[_GENERATED] and not session.shouldstop
-    run = {"versions": versions(), "device_name": verifier.device[1], "complete": complete}
-    if complete:
-        from harness.atomic import lock_for
-
-        with lock_for(path):
-            write_results(path, env=verifier.env.name, device=device, run=run, cells=cells)
-    else:
-        merge_into(path, env=verifier.env.name, device=device, run=run, cells=cells)
+    filtered = bool(
+        config.option.keyword
+        or config.option.markexpr
+        or config.getoption("harness_models")
+        or config.getoption("deselect", None)
+        or config.getoption("lf", False)
+    )
+    complete = not filtered and not session.shouldstop
+    consolidate(
+        results_dir,
+        verifier.env.name,
+        since=config.stash.get(_STARTED, 0.0),
+        complete=complete,
+        extra=config.stash.get(_CRASHED, []),
+        run={"versions": versions(), "complete": complete},
+    )
