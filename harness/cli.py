@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     _registry_arg(convert)
     convert.add_argument("--env", default=os.environ.get("HARNESS_ENV"), required=False)
     convert.add_argument("--model", action="append", default=[])
+    convert.add_argument(
+        "--timeout",
+        type=float,
+        default=float(os.environ.get("HARNESS_STEP_TIMEOUT", "900")),
+        help="seconds one model's step may take (default: %(default)s)",
+    )
+    convert.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
 
     matrix = sub.add_parser("matrix", help="merge results, render the matrix, gate on a baseline")
     matrix.add_argument(
@@ -144,16 +151,28 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise HarnessError("No environment given. Fix: pass --env NAME or set HARNESS_ENV.")
     config = load_config(args.config)
     registry = Registry.load(args.registry)
+    config.environment(args.env)
+    if not args.child:
+        from harness.supervise import supervise
+
+        child = [
+            "--config",
+            args.config,
+            "--build-dir",
+            args.build_dir,
+            "convert",
+            "--env",
+            args.env,
+            "--registry",
+            args.registry,
+            "--child",
+        ]
+        for model in args.model:
+            child += ["--model", model]
+        return supervise(child, Path(args.build_dir), args.env, timeout=args.timeout)
     records = run_env_steps(
         config, registry, args.env, Path(args.build_dir), models=args.model or None
     )
-    for record in records:
-        outcome = (
-            record.status
-            if record.status in ("ok", "up-to-date")
-            else f"{record.exception}: {record.message}"
-        )
-        print(f"{args.env}: {record.model}: {record.step}: {outcome}")
     if not records:
         print(f"{args.env}: no steps to run")
     # A failed step is one model's outcome (its cells show it), not the run's.

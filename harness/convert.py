@@ -22,6 +22,7 @@ from harness.golden import read_golden, sha256_of
 from harness.registry import Registry
 from harness.safety import check_safe
 from harness.specs import derive_path
+from harness.supervise import mark, session, unmark
 
 
 @dataclass
@@ -39,6 +40,7 @@ class StepRecord:
     output: str = ""
     recompile_metrics: bool = False
     versions: dict[str, str] = field(default_factory=dict)
+    session: str = ""
 
 
 def step_record_path(build_dir: Path, model: str, target: str) -> Path:
@@ -129,11 +131,28 @@ def run_env_steps(
                 assert previous is not None
                 previous.status = "up-to-date"
                 records.append(previous)
+                report(env, previous)
                 continue
+            if previous is not None and previous.session and previous.session == session():
+                records.append(previous)  # crashed or timed out earlier in this session
+                continue
+            mark(build_dir, model_id, step.name, str(step.target))
             record = run_step(step, registry, model_id)
             write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
+            unmark(build_dir)
             records.append(record)
+            report(env, record)
     return records
+
+
+def report(env: str, record: StepRecord) -> None:
+    """Print one step's outcome as it happens (a crash later loses nothing printed)."""
+    outcome = (
+        record.status
+        if record.status in ("ok", "up-to-date")
+        else f"{record.exception}: {record.message}"
+    )
+    print(f"{env}: {record.model}: {record.step}: {outcome}", flush=True)
 
 
 def up_to_date(record: StepRecord | None, step: Step, registry: Registry, model_id: str) -> bool:

@@ -1,4 +1,7 @@
-"""kill -9 in the middle of a step, then run again (real TensorFlow 2.13, tox -e tests-tf213)."""
+"""kill -9 in the middle of a step, then run again (real TensorFlow 2.13, tox -e tests-tf213).
+
+The fault kills the process that converts (``convert --child``), as a machine that dies would;
+the rerun goes through the normal supervised ``convert``."""
 
 from __future__ import annotations
 
@@ -58,6 +61,8 @@ def convert(
             "tf213",
             "--registry",
             str(registry),
+            # the process that does the work, killed as a dying machine would kill it
+            *(["--child"] if fault else []),
         ],
         capture_output=True,
         text=True,

@@ -92,3 +92,79 @@ def test_a_crash_and_a_hang_fail_only_their_own_cells(
         "not run: an earlier check of this model crashed its worker in this session"
     )
     assert not list((build / "results").glob("*.part-*")), "shards are merged"
+
+
+def test_a_crash_and_a_hang_in_a_conversion_fail_only_their_own_step(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    source = ROOT / "golden/dense_regression/model.2.13.keras"
+    models = tmp_path / "models"
+    (models / "2.13.keras").mkdir(parents=True)
+    for name in MODELS:
+        shutil.copy(source, models / f"2.13.keras/{name}.keras")
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "crashmod.py").write_text(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\nX = None\n"
+    )
+    (modules / "hangmod.py").write_text("import time\ntime.sleep(3600)\nX = None\n")
+    registry = models / "model_registry.json"
+    registry.write_text(
+        json.dumps(
+            {
+                "models": {
+                    "crasher": {
+                        "paths": {"2.13.keras": "models/2.13.keras/crasher.keras"},
+                        "custom_objects": {"X": "crashmod:X"},
+                    },
+                    "hanger": {
+                        "paths": {"2.13.keras": "models/2.13.keras/hanger.keras"},
+                        "custom_objects": {"X": "hangmod:X"},
+                    },
+                    "healthy": {"paths": {"2.13.keras": "models/2.13.keras/healthy.keras"}},
+                }
+            }
+        )
+    )
+    build = tmp_path / "build"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "--config",
+            str(ROOT / "harness.toml"),
+            "--build-dir",
+            str(build),
+            "convert",
+            "--env",
+            "tf213",
+            "--registry",
+            str(registry),
+            "--timeout",
+            "8",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(modules), "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert (
+        "tf213: crasher: 2.13.keras->2.13.h5@tf213: WorkerCrashed: the conversion process "
+        "died (exit status -9: a crash, or a kill by the out-of-memory killer)" in lines
+    )
+    assert (
+        "tf213: hanger: 2.13.keras->2.13.h5@tf213: Timeout: the step ran past the timeout "
+        "(8 s) and its process was stopped" in lines
+    )
+    assert "tf213: healthy: 2.13.keras->2.13.h5@tf213: ok" in lines
+    data = json.loads(registry.read_text())["models"]
+    assert "2.13.h5" in data["healthy"]["paths"]
+    assert "2.13.h5" not in data["crasher"]["paths"] and "2.13.h5" not in data["hanger"]["paths"]
+    record = json.loads((build / "steps/crasher/2.13.h5.json").read_text())
+    assert (record["status"], record["exception"]) == ("error", "WorkerCrashed")
