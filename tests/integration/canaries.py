@@ -68,3 +68,27 @@ def registry_for(tmp_path: Path, files: dict[str, tuple[str, Path]]) -> Path:
     }
     registry.write_text(json.dumps({"models": models}))
     return registry
+
+
+def check_canaries(
+    pytester: pytest.Pytester, tmp_path: Path, env: str, lambda_file: tuple[str, Path], canary: Path
+) -> None:
+    """Run the suite on the Lambda file and the crafted configs; nothing may execute."""
+    files = {"nested_lambda": lambda_file}
+    spec = lambda_file[0].rsplit(".", 1)[0] + ".keras"
+    for name, reference in CRAFTED.items():
+        files[name] = (spec, crafted_keras(tmp_path / f"{name}.keras", reference))
+    result = run_suite(pytester, registry_for(tmp_path, files), env, tmp_path / "build")
+    assert not canary.exists()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines_random(
+        [
+            f"*Refusing to load */{lambda_file[1].name}: it can execute code (Lambda layer at "
+            "model/outer/inner/canary). Fix: if you trust model 'nested_lambda', set \"trusted\": "
+            "true in its registry entry.*",
+            "*Refusing to load */os_system.keras: it can execute code (function os.system at "
+            "model/outer/inner/payload)*",
+            "*Refusing to load */load_api.keras: it can execute code (function "
+            "keras.models.load_model at model/outer/inner/payload)*",
+        ]
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.canaries import CRAFTED, crafted_keras, registry_for, run_suite
+from tests.integration.canaries import check_canaries
 
 pytestmark = pytest.mark.tensorflow
 tf = pytest.importorskip("tensorflow")
@@ -33,20 +33,5 @@ def nested_lambda_h5(path: Path, canary: Path) -> Path:
 
 def test_canaries_never_run_in_tf213(tmp_path: Path, pytester: pytest.Pytester) -> None:
     canary = tmp_path / "canary"
-    files = {"nested_lambda": ("2.13.h5", nested_lambda_h5(tmp_path / "lambda.h5", canary))}
-    for name, reference in CRAFTED.items():
-        files[name] = ("2.13.keras", crafted_keras(tmp_path / f"{name}.keras", reference))
-    result = run_suite(pytester, registry_for(tmp_path, files), "tf213", tmp_path / "build")
-    assert not canary.exists()
-    assert result.ret != 0
-    result.stdout.fnmatch_lines_random(
-        [
-            "*Refusing to load */lambda.h5: it can execute code (Lambda layer at "
-            "model/outer/inner/canary). Fix: if you trust model 'nested_lambda', set \"trusted\": "
-            "true in its registry entry.*",
-            "*Refusing to load */os_system.keras: it can execute code (function os.system at "
-            "model/outer/inner/payload)*",
-            "*Refusing to load */load_api.keras: it can execute code (function "
-            "keras.models.load_model at model/outer/inner/payload)*",
-        ]
-    )
+    lambda_file = ("2.13.h5", nested_lambda_h5(tmp_path / "lambda.h5", canary))
+    check_canaries(pytester, tmp_path, "tf213", lambda_file, canary)

@@ -4,10 +4,11 @@ format pointing at model files elsewhere on disk goes through steps, goldens and
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.integration.canaries import run_suite
 
 pytestmark = pytest.mark.tensorflow
 tf = pytest.importorskip("tensorflow")
@@ -69,23 +70,6 @@ def convert(registry: Path, build: Path) -> None:
     )
 
 
-def run_suite(pytester: pytest.Pytester, registry: Path, build: Path) -> pytest.RunResult:
-    for name in ("harness.toml", "limitations.toml"):
-        shutil.copy(ROOT / name, pytester.path / name)
-    shutil.copy(ROOT / "compat" / "test_compat.py", pytester.path / "test_compat.py")
-    return pytester.runpytest_subprocess(
-        "--harness-env",
-        "tf213",
-        "--registry",
-        str(registry),
-        "--build-dir",
-        str(build),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    )
-
-
 def test_recipe_registry_elsewhere_on_disk(
     recipe_project: Path, pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
@@ -95,13 +79,13 @@ def test_recipe_registry_elsewhere_on_disk(
     h5 = data["models"]["run_0a1b2c"]["paths"]["2.13.h5"]
     assert h5.endswith("elsewhere/models/2.13.h5/run_0a1b2c.h5") and Path(h5).exists()
 
-    first = run_suite(pytester, recipe_project, build)
+    first = run_suite(pytester, recipe_project, "tf213", build)
     first.assert_outcomes(passed=10, failed=1)  # the missing golden is written and fails once
     first.stdout.fnmatch_lines(["*The golden of 'run_0a1b2c' was missing and has been written*"])
     golden = recipe_project.parent / "golden" / "run_0a1b2c" / "golden.json"
     assert json.loads(golden.read_text())["provenance"]["tensorflow"] == "2.13.1"
 
-    second = run_suite(pytester, recipe_project, build)
+    second = run_suite(pytester, recipe_project, "tf213", build)
     second.assert_outcomes(passed=11)
     results = json.loads((build / "results" / "tf213-cpu.json").read_text())
     cells = {(c["route"], c["check"]): c for c in results["cells"]}
@@ -117,14 +101,14 @@ def test_a_changed_output_is_a_mismatch_with_distances(
 
     build = tmp_path / "build"
     convert(recipe_project, build)
-    run_suite(pytester, recipe_project, build)  # writes the golden
+    run_suite(pytester, recipe_project, "tf213", build)  # writes the golden
     npz = recipe_project.parent / "golden" / "run_0a1b2c" / "golden.npz"
     with np.load(npz) as data:
         arrays = {key: np.array(data[key]) for key in data.files}
     arrays["p0"][0, 0] = np.nextafter(arrays["p0"][0, 0], np.float32(np.inf))
     with open(npz, "wb") as handle:
         np.savez(handle, **arrays)
-    result = run_suite(pytester, recipe_project, build)
+    result = run_suite(pytester, recipe_project, "tf213", build)
     result.assert_outcomes(passed=9, failed=2)  # predict through both routes
     result.stdout.fnmatch_lines(
         [
@@ -151,7 +135,7 @@ def test_an_untrusted_lambda_is_never_executed(tmp_path: Path, pytester: pytest.
             }
         )
     )
-    result = run_suite(pytester, registry, tmp_path / "build")
+    result = run_suite(pytester, registry, "tf213", tmp_path / "build")
     assert not canary.exists()
     result.stdout.fnmatch_lines(
         [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.canaries import CRAFTED, crafted_keras, registry_for, run_suite
+from tests.integration.canaries import check_canaries
 
 pytestmark = pytest.mark.tensorflow
 keras = pytest.importorskip("keras", minversion="3")
@@ -29,20 +29,5 @@ def lambda_keras(path: Path, canary: Path) -> Path:
 
 def test_canaries_never_run_in_keras3(tmp_path: Path, pytester: pytest.Pytester) -> None:
     canary = tmp_path / "canary"
-    files = {"nested_lambda": ("2.16.keras", lambda_keras(tmp_path / "lambda.keras", canary))}
-    for name, reference in CRAFTED.items():
-        files[name] = ("2.16.keras", crafted_keras(tmp_path / f"{name}.keras", reference))
-    result = run_suite(pytester, registry_for(tmp_path, files), "tf216", tmp_path / "build")
-    assert not canary.exists()
-    assert result.ret != 0
-    result.stdout.fnmatch_lines_random(
-        [
-            "*Refusing to load */lambda.keras: it can execute code (Lambda layer at "
-            "model/outer/inner/canary). Fix: if you trust model 'nested_lambda', set \"trusted\": "
-            "true in its registry entry.*",
-            "*Refusing to load */os_system.keras: it can execute code (function os.system at "
-            "model/outer/inner/payload)*",
-            "*Refusing to load */load_api.keras: it can execute code (function "
-            "keras.models.load_model at model/outer/inner/payload)*",
-        ]
-    )
+    lambda_file = ("2.16.keras", lambda_keras(tmp_path / "lambda.keras", canary))
+    check_canaries(pytester, tmp_path, "tf216", lambda_file, canary)
