@@ -117,6 +117,14 @@ def _inspect_keras_zip(path: Path) -> Report:
                 "a .keras file written by Keras 2: Keras 3 cannot deserialize it",
             )
         )
+        if _numbering_gaps(weight_paths):
+            report.problems.append(
+                Problem(
+                    "keras-2.13-weights-layout-tf214",
+                    "weight groups numbered with gaps (e.g. dense, dense_2, dense_4): TF 2.14 "
+                    "matches them to the wrong layers",
+                )
+            )
         if any(p.startswith("_layer_checkpoint_dependencies") for p in weight_paths):
             report.problems.append(
                 Problem(
@@ -191,6 +199,23 @@ def _inspect_savedmodel(path: Path) -> Report:
         )
     )
     return report
+
+
+def _numbering_gaps(weight_paths: list[str]) -> bool:
+    """True when TF 2.13's weight groups of one class are not numbered 0, 1, 2, ..."""
+    import re
+
+    groups = {
+        p.split("/")[1]
+        for p in weight_paths
+        if p.startswith("_layer_checkpoint_dependencies/") and p.count("/") >= 1
+    }
+    numbers: dict[str, list[int]] = {}
+    for group in groups:
+        match = re.fullmatch(r"(.*?)(?:_(\d+))?", group)
+        assert match is not None
+        numbers.setdefault(match.group(1), []).append(int(match.group(2) or 0))
+    return any(sorted(found) != list(range(len(found))) for found in numbers.values())
 
 
 def _datasets(group: Any) -> list[str]:

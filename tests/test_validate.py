@@ -64,7 +64,7 @@ def test_every_problem_is_reported_with_line_and_fix(
     catalogue.write_text(
         (ROOT / "limitations.toml")
         .read_text()
-        .replace('environments = ["tf215"]', 'environments = ["tf2155"]')
+        .replace('environments = ["tf214"]', 'environments = ["tf2155"]')
     )
     started = time.monotonic()
     code = main(
