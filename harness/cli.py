@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--limitations", default="limitations.toml")
     validate.add_argument("--json", action="store_true")
 
+    docs = sub.add_parser("docs", help="write LIMITATIONS.md from the catalogue and baseline")
+    docs.add_argument("--limitations", default="limitations.toml")
+    docs.add_argument("--baseline", default="golden/baseline.json")
+    docs.add_argument("--out", default="LIMITATIONS.md")
+
     inspect = sub.add_parser(
         "inspect", help="what a model file contains and what will break (no TensorFlow)"
     )
@@ -114,6 +119,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     findings = validate(Path(args.config), Path(args.limitations), Path(args.registry))
     print(as_json(findings) if args.json else render(findings))
     return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from harness.docs import render_limitations
+    from harness.limitations import load_catalogue
+    from harness.matrix import read_baseline
+    from harness.render import write_text
+
+    text = render_limitations(load_catalogue(args.limitations), read_baseline(Path(args.baseline)))
+    write_text(Path(args.out), text)
+    print(f"wrote {args.out}")
+    return 0
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
@@ -250,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         "matrix": cmd_matrix,
         "inspect": cmd_inspect,
         "validate": cmd_validate,
+        "docs": cmd_docs,
     }
     try:
         return commands[args.command](args)
