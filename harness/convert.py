@@ -11,7 +11,6 @@ import json
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness import runtime
 from harness.atomic import write_json
@@ -171,12 +170,3 @@ def up_to_date(record: StepRecord | None, step: Step, registry: Registry, model_
     if not source.exists() or not target.exists():
         return False
     return sha256_of(source) == record.input_sha256 and sha256_of(target) == record.output_sha256
-
-
-def summarize(records: list[StepRecord]) -> dict[str, Any]:
-    return {
-        "ok": sum(r.status == "ok" for r in records),
-        "error": [
-            f"{r.model} {r.step}: {r.exception}: {r.message}" for r in records if r.status != "ok"
-        ],
-    }

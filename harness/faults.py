@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("save:before-replace", "json:before-replace", "step:after-save")
-
 
 def inject(point: str) -> None:
     """Die here, without cleanup, when ``HARNESS_FAULT`` names this point."""

@@ -60,11 +60,6 @@ class Cell:
         return cell
 
 
-def results_path(results_dir: Path, env: str, device: str, shard: str = "") -> Path:
-    name = f"{env}-{device}" + (f".{shard}" if shard else "")
-    return results_dir / f"{name}.json"
-
-
 def write_results(
     path: Path, *, env: str, device: str, run: dict[str, Any], cells: list[Cell]
 ) -> None:

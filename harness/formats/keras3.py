@@ -23,7 +23,6 @@ __all__ = [
     "probe_metric",
     "save_model",
 ]
-GENERATION = 3
 
 
 def _keras() -> Any:
