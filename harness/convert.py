@@ -8,14 +8,13 @@ on. Every output is written atomically and recorded in the registry under its lo
 from __future__ import annotations
 
 import json
-import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness import runtime
 from harness.atomic import write_json
 from harness.config import Config, Step
-from harness.errors import GoldenError, HarnessError
+from harness.errors import HarnessError, describe
 from harness.faults import inject
 from harness.golden import read_golden, sha256_of
 from harness.registry import Registry
@@ -56,13 +55,6 @@ def read_step_record(build_dir: Path, model: str, target: str) -> StepRecord | N
         return None  # unreadable or from another version of the harness: redo the step
 
 
-def golden_dir_for(registry: Registry) -> Path:
-    value = registry.extra.get("golden_dir")
-    if isinstance(value, str):
-        return (registry.path.parent / value).resolve()
-    return registry.path.parent / "golden"
-
-
 def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
     """Load ``step.source`` of one model, optionally recompile, save ``step.target``."""
     from harness import formats
@@ -78,17 +70,15 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
     )
     try:
         source = registry.resolve(model_id, step.source)
-        if not source.exists():
-            raise FileNotFoundError(f"{step.source} of {model_id} not found: {source}")
-        record.input_sha256 = sha256_of(source)
         check_safe(
             source, model_id=model_id, trusted=entry.trusted, allowed=set(entry.custom_objects)
         )
+        record.input_sha256 = sha256_of(source)
         model = formats.load(
             step.source, source, custom_objects=entry.custom_objects, trusted=entry.trusted
         )
         if step.recompile_metrics:
-            golden = read_golden(golden_dir_for(registry), model_id)
+            golden = read_golden(registry.golden_dir, model_id)
             formats.backend().recompile(model, golden.metrics)
         raw = entry.paths.get(str(step.target)) or derive_path(
             entry.paths[str(step.source)], step.source, step.target
@@ -99,13 +89,8 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
         record.output_sha256 = sha256_of(target)
         record.output = str(target)
         registry.record_path(model_id, step.target, target)
-    except GoldenError as exc:
-        record.status, record.exception, record.message = "error", type(exc).__name__, str(exc)
     except Exception as exc:  # one model's failure is its own: record it and go on
-        record.status = "error"
-        record.exception = type(exc).__name__
-        record.message = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ""
-        record.message += "" if record.message else traceback.format_exc(limit=1)[-300:]
+        record.status, record.exception, record.message = "error", type(exc).__name__, describe(exc)
     return record
 
 

@@ -6,6 +6,13 @@ Every message states the problem, what was received, and the fix, on one line.
 from __future__ import annotations
 
 
+def describe(exc: BaseException, limit: int = 500) -> str:
+    """An exception's first line (at most ``limit`` characters), or its repr when it has none:
+    what a step record or a cell keeps of it."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else repr(exc)
+
+
 class HarnessError(Exception):
     """Base class: a problem the user can fix; the CLI prints it as one line."""
 

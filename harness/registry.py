@@ -153,6 +153,15 @@ class Registry:
             return (self.path.parent / root).resolve()
         return self.path.parent.parent
 
+    @property
+    def golden_dir(self) -> Path:
+        """Where the models' goldens live: ``"golden_dir"`` (relative to the registry's folder),
+        else ``golden/`` beside the registry."""
+        value = self.extra.get("golden_dir")
+        if isinstance(value, str):
+            return (self.path.parent / value).resolve()
+        return self.path.parent / "golden"
+
     def to_json(self) -> dict[str, Any]:
         models = {model_id: entry.to_json() for model_id, entry in self.models.items()}
         return _ordered({"models": models, **self.extra}, self.order)

@@ -98,11 +98,9 @@ def _check_catalogue(config: Config, catalogue: Catalogue) -> list[Finding]:
 
 
 def _check_registry(registry: Registry, config: Config | None) -> list[Finding]:
-    from harness.convert import golden_dir_for
-
     findings = []
     file = str(registry.path)
-    golden_dir = golden_dir_for(registry)
+    golden_dir = registry.golden_dir
     for model_id, entry in sorted(registry.models.items()):
         line = _line_of(registry.path, f'"{model_id}"')
 

@@ -18,8 +18,8 @@ from typing import Any
 from harness import runtime
 from harness.compare import Comparison, Tolerance, compare_arrays, compare_values
 from harness.config import Config, Route
-from harness.convert import golden_dir_for, read_step_record
-from harness.errors import GoldenError, HarnessError
+from harness.convert import read_step_record
+from harness.errors import GoldenError, HarnessError, describe
 from harness.golden import Golden, read_golden, sha256_of
 from harness.limitations import Catalogue, Limitation, Observation
 from harness.registry import Registry
@@ -57,9 +57,8 @@ class Verdict:
     applicable: list[Limitation] = field(default_factory=list)
 
 
-def observe_exception(exc: BaseException, prefix: str = "") -> Observation:
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-    return Observation("error", type(exc).__name__, prefix + message[:500])
+def observe_exception(exc: BaseException) -> Observation:
+    return Observation("error", type(exc).__name__, describe(exc))
 
 
 class Verifier:
@@ -73,7 +72,7 @@ class Verifier:
         self.catalogue = catalogue
         self.env = config.environment(env)
         self.build_dir = build_dir
-        self.golden_dir = golden_dir_for(registry)
+        self.golden_dir = registry.golden_dir
         self._loaded: dict[tuple[str, str], Loaded] = {}
         self._goldens: dict[str, Golden | GoldenError] = {}
         self._device: tuple[str, str] | None = None
@@ -139,8 +138,6 @@ class Verifier:
                     )
             if loaded.observation is None:
                 path = self.registry.resolve(model, route.spec)
-                if not path.exists():
-                    raise FileNotFoundError(f"model file not found: {path}")
                 check_safe(
                     path, model_id=model, trusted=entry.trusted, allowed=set(entry.custom_objects)
                 )
@@ -180,9 +177,7 @@ class Verifier:
         if observation is None:
             try:
                 observation, detail, numbers = self._check(item, loaded)
-            except GoldenError as exc:
-                observation = observe_exception(exc)
-            except Exception as exc:  # a check that crashes is that cell's error
+            except Exception as exc:  # a check that crashes (or a bad golden) is that cell's error
                 observation = observe_exception(exc)
         elif item.check != "load":
             observation = Observation(
