@@ -5,6 +5,7 @@ TensorFlow is imported here (and in ``formats/``) only, and only when a function
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -46,8 +47,8 @@ def keras_generation() -> int:
     return int(keras_version().split(".")[0]) if keras_version()[0].isdigit() else 2
 
 
-def versions() -> dict[str, str]:
-    """Versions that a result depends on; TensorFlow's from package metadata (no import)."""
+@functools.cache
+def _versions() -> dict[str, str]:
     return {
         "tensorflow": _dist_version("tensorflow") or _dist_version("tensorflow-cpu") or "?",
         "keras": keras_version(),
@@ -56,6 +57,12 @@ def versions() -> dict[str, str]:
         "python": platform.python_version(),
         "platform": f"{sys.platform}-{platform.machine()}",
     }
+
+
+def versions() -> dict[str, str]:
+    """Versions that a result depends on, read once per process from package metadata (no
+    TensorFlow import); a copy, so callers may change it."""
+    return dict(_versions())
 
 
 def device() -> tuple[str, str]:

@@ -47,6 +47,7 @@ class Loaded:
     observation: Observation | None = None
     evaluate: dict[str, float] | None = None
     evaluate_error: Observation | None = None
+    predictions: list[Any] | None = None
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Verifier:
         self._loaded: dict[tuple[str, str], Loaded] = {}
         self._goldens: dict[str, Golden | GoldenError] = {}
         self._device: tuple[str, str] | None = None
+        self._lineage: dict[tuple[str, str], list[dict[str, str]]] = {}
 
     # ------------------------------------------------------------------ items
     def is_source_env(self, model: str) -> bool:
@@ -150,6 +152,13 @@ class Verifier:
         return loaded
 
     def lineage_provenance(self, model: str, route: Route) -> list[dict[str, str]]:
+        """Every hop's spec, writer and sha256, hashed once per (model, route) and process."""
+        key = (model, route.name)
+        if key not in self._lineage:
+            self._lineage[key] = self._hash_lineage(model, route)
+        return self._lineage[key]
+
+    def _hash_lineage(self, model: str, route: Route) -> list[dict[str, str]]:
         entry = self.registry.get(model)
         specs = [entry.source] + [
             s.target for s in self.config.lineage(route.spec, entry.source) or []
@@ -195,8 +204,7 @@ class Verifier:
         golden = self.golden(item.model)
         backend = formats.backend()
         if item.check == "predict":
-            outputs = backend.predict(loaded.model, golden.x, golden.batch_size)
-            return self._compare_outputs(item, golden, outputs)
+            return self._compare_outputs(item, golden, self._predictions(golden, loaded))
         if item.check in ("evaluate", "metrics"):
             if loaded.evaluate is None and loaded.evaluate_error is None:
                 try:
@@ -221,6 +229,16 @@ class Verifier:
         if item.check == "optimizer-state":
             return self._check_optimizer(golden, loaded)
         raise HarnessError(f"Unknown check {item.check!r}. Fix: use one of {CHECKS}.")
+
+    def _predictions(self, golden: Golden, loaded: Loaded) -> list[Any]:
+        """The model's outputs on the golden inputs, computed once per loaded model."""
+        from harness import formats
+
+        if loaded.predictions is None:
+            loaded.predictions = formats.backend().predict(
+                loaded.model, golden.x, golden.batch_size
+            )
+        return loaded.predictions
 
     def _compare_outputs(
         self, item: Item, golden: Golden, outputs: list[Any]
@@ -269,7 +287,7 @@ class Verifier:
         assert loaded.evaluate_error is not None
         try:
             objects = backend.metric_objects(loaded.model)
-            predictions = backend.predict(loaded.model, golden.x, golden.batch_size)
+            predictions = self._predictions(golden, loaded)
         except Exception:
             return loaded.evaluate_error
         problems: list[str] = []
