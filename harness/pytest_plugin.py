@@ -194,7 +194,7 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
         if failed_before:
             skipped: Verdict = harness_verifier.classify(item, None, "", {})
             cell = shards.not_run_cell(skipped.cell, failed_before)
-            shards.add_cell(results_dir, cell, {"versions": versions})
+            shards.add_cell(results_dir, cell)
             pytest.fail(f"{item.id}: {cell.status}: {cell.detail}", pytrace=False)
         shards.mark_inflight(
             results_dir,
@@ -212,9 +212,7 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
             timeout=_timeout(config),
         )
         verdict: Verdict = harness_verifier.run(item)
-        shards.add_cell(
-            results_dir, verdict.cell, {"versions": versions, "device_name": device_name}
-        )
+        shards.add_cell(results_dir, verdict.cell)
         shards.clear_inflight(results_dir)
         if not verdict.ok:
             pytest.fail(verdict.message, pytrace=False)

@@ -1,7 +1,8 @@
 """Results written as each cell is made, one shard per process, merged at the end of the session.
 
 Each process that runs checks (the pytest process, or each pytest-xdist worker) appends every
-cell to its own shard, ``<env>-<device>.part-<worker>-<pid>.json``, as soon as it is made, and
+cell, as one JSON line, to its own shard ``<env>-<device>.part-<worker>-<pid>.jsonl`` as soon as
+it is made (one writer per shard: no lock, no rewrite; a line cut by a crash is dropped), and
 leaves an in-flight marker naming the check it is running. A worker that crashes, hangs past the
 per-check timeout or is killed for memory loses nothing it had finished, and the process that
 started the session turns the check it was running into an error cell of its own
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import lock_for, write_json
-from harness.results import Cell, merge_into, read_results, write_results
+from harness.results import Cell, merge_into, write_results
 
 MARKER_PREFIX = ".inflight-"
 
@@ -28,17 +29,27 @@ def worker_name() -> str:
 
 
 def shard_path(results_dir: Path, env: str, device: str) -> Path:
-    return results_dir / f"{env}-{device}.part-{worker_name()}-{os.getpid()}.json"
+    return results_dir / f"{env}-{device}.part-{worker_name()}-{os.getpid()}.jsonl"
 
 
-def add_cell(results_dir: Path, cell: Cell, run: dict[str, Any]) -> None:
-    merge_into(
-        shard_path(results_dir, cell.env, cell.device),
-        env=cell.env,
-        device=cell.device,
-        run=run,
-        cells=[cell],
-    )
+def add_cell(results_dir: Path, cell: Cell) -> None:
+    """Append one cell to this process's shard and flush it to disk."""
+    path = shard_path(results_dir, cell.env, cell.device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(cell.to_json()) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_shard(path: Path) -> list[Cell]:
+    cells = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            cells.append(Cell.from_json(json.loads(line), source=path))
+        except json.JSONDecodeError:
+            continue  # the last line of a process killed while writing it
+    return cells
 
 
 def _marker(results_dir: Path) -> Path:
@@ -169,11 +180,11 @@ def consolidate(
     by_device: dict[str, list[Cell]] = {}
     for cell in extra:
         by_device.setdefault(cell.device, []).append(cell)
-    shards = sorted(results_dir.glob(f"{env}-*.part-*.json"))
+    shards = sorted(results_dir.glob(f"{env}-*.part-*.jsonl"))
     for shard in shards:
         if shard.stat().st_mtime >= since - 1:
             device = shard.name[len(env) + 1 :].split(".part-", 1)[0]
-            by_device.setdefault(device, []).extend(read_results(shard))
+            by_device.setdefault(device, []).extend(read_shard(shard))
     written = []
     for device, listed in sorted(by_device.items()):
         cells = list({cell.key: cell for cell in listed}.values())
@@ -186,7 +197,6 @@ def consolidate(
         written.append(final)
     for shard in shards:
         shard.unlink(missing_ok=True)
-        Path(str(shard) + ".lock").unlink(missing_ok=True)
     leftovers = [*results_dir.glob(f"{MARKER_PREFIX}*"), *results_dir.glob(".failed-models-*")]
     for leftover in leftovers:
         leftover.unlink(missing_ok=True)
