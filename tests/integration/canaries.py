@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_suite
 
 ROOT = Path(__file__).parents[2]
 
@@ -39,23 +40,6 @@ CRAFTED = {
     "os_system": {"module": "os", "class_name": "function", "config": "system"},
     "load_api": {"module": "keras.models", "class_name": "function", "config": "load_model"},
 }
-
-
-def run_suite(pytester: pytest.Pytester, registry: Path, env: str, build: Path) -> pytest.RunResult:
-    for name in ("harness.toml", "limitations.toml"):
-        shutil.copy(ROOT / name, pytester.path / name)
-    shutil.copy(ROOT / "compat" / "test_compat.py", pytester.path / "test_compat.py")
-    return pytester.runpytest_subprocess(
-        "--harness-env",
-        env,
-        "--registry",
-        str(registry),
-        "--build-dir",
-        str(build),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    )
 
 
 def registry_for(tmp_path: Path, files: dict[str, tuple[str, Path]]) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.integration.canaries import run_suite
+from tests.helpers import run_suite
 
 pytestmark = pytest.mark.tensorflow
 pytest.importorskip("tensorflow")

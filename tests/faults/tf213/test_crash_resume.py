@@ -6,14 +6,14 @@ the rerun goes through the normal supervised ``convert``."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_convert
 
 pytestmark = pytest.mark.tensorflow
 pytest.importorskip("tensorflow")
@@ -43,33 +43,10 @@ def project(tmp_path: Path) -> Path:
 def convert(
     registry: Path, build: Path, fault: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("HARNESS_FAULT", None)
-    if fault:
-        env["HARNESS_FAULT"] = fault
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "--config",
-            str(ROOT / "harness.toml"),
-            "--build-dir",
-            str(build),
-            "convert",
-            "--env",
-            "tf213",
-            "--registry",
-            str(registry),
-            # the process that does the work, killed as a dying machine would kill it
-            *(["--child"] if fault else []),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    if fault is None:
+        return run_convert(registry, build)
+    # the process that does the work, killed as a dying machine would kill it
+    return run_convert(registry, build, "--child", environ={"HARNESS_FAULT": fault})
 
 
 @pytest.mark.parametrize("fault", ["save:before-replace", "json:before-replace", "step:after-save"])

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_convert
+
 pytestmark = pytest.mark.tensorflow
 pytest.importorskip("tensorflow")
 ROOT = Path(__file__).parents[3]
@@ -98,10 +100,6 @@ def test_a_crash_and_a_hang_fail_only_their_own_cells(
 
 
 def test_a_crash_and_a_hang_in_a_conversion_fail_only_their_own_step(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
     source = ROOT / "golden/dense_regression/model.2.13.keras"
     models = tmp_path / "models"
     (models / "2.13.keras").mkdir(parents=True)
@@ -132,29 +130,7 @@ def test_a_crash_and_a_hang_in_a_conversion_fail_only_their_own_step(tmp_path: P
         )
     )
     build = tmp_path / "build"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "--config",
-            str(ROOT / "harness.toml"),
-            "--build-dir",
-            str(build),
-            "convert",
-            "--env",
-            "tf213",
-            "--registry",
-            str(registry),
-            "--timeout",
-            "30",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(modules), "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    result = run_convert(registry, build, "--timeout", "30", environ={"PYTHONPATH": str(modules)})
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.canaries import run_suite
+from tests.helpers import run_convert, run_suite
 
 pytestmark = pytest.mark.tensorflow
 tf = pytest.importorskip("tensorflow")
@@ -50,24 +50,8 @@ def recipe_project(tmp_path: Path) -> Path:
 
 
 def convert(registry: Path, build: Path) -> None:
-    from harness.cli import main
-
-    assert (
-        main(
-            [
-                "--config",
-                str(ROOT / "harness.toml"),
-                "--build-dir",
-                str(build),
-                "convert",
-                "--env",
-                "tf213",
-                "--registry",
-                str(registry),
-            ]
-        )
-        == 0
-    )
+    result = run_convert(registry, build)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_recipe_registry_elsewhere_on_disk(

@@ -1,0 +1,66 @@
+"""What the integration and fault tests share: running the suite and a conversion for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+def run_suite(pytester: pytest.Pytester, registry: Path, env: str, build: Path) -> pytest.RunResult:
+    """The verification suite in a subprocess, on ``registry``, as environment ``env``."""
+    for name in ("harness.toml", "limitations.toml"):
+        shutil.copy(ROOT / name, pytester.path / name)
+    shutil.copy(ROOT / "compat" / "test_compat.py", pytester.path / "test_compat.py")
+    return pytester.runpytest_subprocess(
+        "--harness-env",
+        env,
+        "--registry",
+        str(registry),
+        "--build-dir",
+        str(build),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
+
+
+def run_convert(
+    registry: Path,
+    build: Path,
+    *options: str,
+    env: str = "tf213",
+    environ: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``keras-harness convert`` for ``env`` in a subprocess (as tox runs it)."""
+    variables = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(environ or {})}
+    if "HARNESS_FAULT" not in (environ or {}):
+        variables.pop("HARNESS_FAULT", None)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "--config",
+            str(ROOT / "harness.toml"),
+            "--build-dir",
+            str(build),
+            "convert",
+            "--env",
+            env,
+            "--registry",
+            str(registry),
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        env=variables,
+        timeout=300,
+        check=False,
+    )
