@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -203,8 +204,6 @@ def _inspect_savedmodel(path: Path) -> Report:
 
 def _numbering_gaps(weight_paths: list[str]) -> bool:
     """True when TF 2.13's weight groups of one class are not numbered 0, 1, 2, ..."""
-    import re
-
     groups = {
         p.split("/")[1]
         for p in weight_paths

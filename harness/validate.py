@@ -30,11 +30,14 @@ class Finding:
         return f"{where}: {self.severity}: {self.message}"
 
 
-def _line_of(path: Path, needle: str) -> int | None:
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError:
-        return None
+        return ""
+
+
+def _line_of(text: str, needle: str) -> int | None:
     index = text.find(needle)
     return text.count("\n", 0, index) + 1 if index >= 0 else None
 
@@ -79,8 +82,9 @@ def _check_catalogue(config: Config, catalogue: Catalogue) -> list[Finding]:
         "environments": list(config.environments),
         "routes": list(config.routes),
     }
+    text = _read(catalogue.path)
     for entry in catalogue.entries:
-        line = _line_of(catalogue.path, f'id = "{entry.id}"')
+        line = _line_of(text, f'id = "{entry.id}"')
         for scope, known in names.items():
             for pattern in entry.applies_to[scope]:
                 if not any(fnmatch.fnmatchcase(name, pattern) for name in known):
@@ -101,8 +105,9 @@ def _check_registry(registry: Registry, config: Config | None) -> list[Finding]:
     findings = []
     file = str(registry.path)
     golden_dir = registry.golden_dir
+    text = _read(registry.path)
     for model_id, entry in sorted(registry.models.items()):
-        line = _line_of(registry.path, f'"{model_id}"')
+        line = _line_of(text, f'"{model_id}"')
 
         def error(message: str, *, line: int | None = line, model_id: str = model_id) -> None:
             findings.append(Finding("error", file, line, f"model {model_id!r}: {message}"))

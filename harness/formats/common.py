@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,11 @@ def as_list(values: Any) -> list[np.ndarray]:
     if isinstance(values, list | tuple):
         return [np.asarray(v) for v in values]
     return [np.asarray(values)]
+
+
+def save_model(model: Any, path: Path) -> None:
+    """Both generations pick the format from the suffix (.keras or .h5)."""
+    model.save(str(path))
 
 
 def model_inputs(x: list[np.ndarray]) -> Any:

@@ -12,6 +12,7 @@ from harness.formats.common import (
     predict,
     probe_metric,
     recompile_with,
+    save_model,
 )
 
 __all__ = [
@@ -39,10 +40,6 @@ def load_model(path: Path, *, custom_objects: dict[str, Any], trusted: bool) -> 
         )
     # Keras 2 has no safe mode for .h5: harness.safety walked the config before this call.
     return keras.models.load_model(str(path), custom_objects=custom_objects, compile=True)
-
-
-def save_model(model: Any, path: Path) -> None:
-    model.save(str(path))
 
 
 def recompile(model: Any, metric_names: list[str]) -> None:

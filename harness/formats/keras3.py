@@ -12,6 +12,7 @@ from harness.formats.common import (
     predict,
     probe_metric,
     recompile_with,
+    save_model,
 )
 
 __all__ = [
@@ -37,10 +38,6 @@ def load_model(path: Path, *, custom_objects: dict[str, Any], trusted: bool) -> 
     return keras.models.load_model(
         str(path), custom_objects=custom_objects, compile=True, safe_mode=not trusted
     )
-
-
-def save_model(model: Any, path: Path) -> None:
-    model.save(str(path))
 
 
 def recompile(model: Any, metric_names: list[str]) -> None:
