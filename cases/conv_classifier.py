@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+FAMILY = "convolutional"
 CLASSES = 3
 
 TOLERANCES = {

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+FAMILY = "dense"
 FEATURES = 8
 
 

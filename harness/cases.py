@@ -2,13 +2,15 @@
 
 A case module defines ``build() -> model`` (compiled and trained a few seeded steps, TensorFlow
 imported inside), ``make_data(seed) -> (x, y)`` (numpy lists) and optionally ``TOLERANCES``
-(the registry's per-check tolerances, each with a written reason). Its docstring says what it
-exercises. The source model is committed beside its golden (``golden/<name>/model.2.13.keras``).
+(the registry's per-check tolerances, each with a written reason), ``CUSTOM_OBJECTS``
+(``{name: "cases/<file>.py:attr"}``, paths relative to the project) and ``TRUSTED = True`` (the
+saved file runs code: Lambda layers), and ``FAMILY`` (its row group in README's routes table).
+Its docstring says what it exercises. The source model is
+committed beside its golden (``golden/<name>/model.2.13.keras``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -32,17 +34,38 @@ def discover(cases_dir: Path) -> dict[str, Path]:
 
 
 def load_case(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"harness_case_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise HarnessError(f"Cannot import case {path}. Fix: make it a Python module.")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from harness.formats import import_file
+
+    module = import_file(path)  # the same module object custom_objects references resolve to
     for name in ("build", "make_data"):
         if not callable(getattr(module, name, None)):
             raise HarnessError(
                 f"Case {path} has no {name}() function. Fix: define build() and make_data(seed)."
             )
     return module
+
+
+def registry_entry(
+    module: ModuleType, name: str, relative: str, registry_dir: Path
+) -> dict[str, Any]:
+    """A case's registry entry: its source path and what its module declares."""
+    entry: dict[str, Any] = {"paths": {str(SOURCE): relative}, "case": name}
+    custom = getattr(module, "CUSTOM_OBJECTS", None)
+    if custom:
+        project = Path(module.__file__ or ".").resolve().parent.parent
+        references = {}
+        for key, reference in custom.items():
+            target, sep, attr = str(reference).rpartition(":")
+            if target.endswith(".py"):
+                reference = f"{_relpath(project / target, registry_dir)}{sep}{attr}"
+            references[key] = reference
+        entry["custom_objects"] = references
+    if getattr(module, "TRUSTED", False) is True:
+        entry["trusted"] = True
+    tolerances = getattr(module, "TOLERANCES", None)
+    if tolerances:
+        entry["tolerances"] = tolerances
+    return entry
 
 
 def build_missing(cases_dir: Path, golden_dir: Path, *, only: list[str] | None = None) -> list[str]:
@@ -81,12 +104,7 @@ def write_registry(cases_dir: Path, golden_dir: Path, registry_path: Path) -> Re
             tmp = copy.with_name(f".{copy.name}.tmp")
             shutil.copyfile(source, tmp)
             tmp.replace(copy)
-        module = load_case(path)
-        entry: dict[str, Any] = {"paths": {str(SOURCE): relative}, "case": name}
-        tolerances = getattr(module, "TOLERANCES", None)
-        if tolerances:
-            entry["tolerances"] = tolerances
-        models[name] = entry
+        models[name] = registry_entry(load_case(path), name, relative, registry_path.parent)
     with lock_for(registry_path):
         previous: dict[str, Any] = {}
         if registry_path.exists():

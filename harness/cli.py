@@ -65,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--out", default=None, help="output folder (default: <build-dir>/matrix)")
     matrix.add_argument(
         "--compat-md",
-        default=os.environ.get("HARNESS_COMPAT_MD", "COMPAT.md"),
-        help="where to write COMPAT.md (default: $HARNESS_COMPAT_MD or %(default)s)",
+        default=os.environ.get("HARNESS_COMPAT_MD"),
+        help="where to write this run's COMPAT.md (default: $HARNESS_COMPAT_MD or "
+        "<out>/COMPAT.md; the committed COMPAT.md is written by `keras-harness docs`)",
     )
     matrix.add_argument("--limitations", default="limitations.toml")
     matrix.add_argument(
@@ -80,10 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--limitations", default="limitations.toml")
     validate.add_argument("--json", action="store_true")
 
-    docs = sub.add_parser("docs", help="write LIMITATIONS.md from the catalogue and baseline")
+    docs = sub.add_parser(
+        "docs",
+        help="write LIMITATIONS.md, COMPAT.md and README's routes table from the catalogue and "
+        "the baseline (--check: fail if a committed copy is stale)",
+    )
     docs.add_argument("--limitations", default="limitations.toml")
     docs.add_argument("--baseline", default="golden/baseline.json")
-    docs.add_argument("--out", default="LIMITATIONS.md")
+    docs.add_argument("--root", default=".", help="where LIMITATIONS.md, COMPAT.md, README.md are")
+    docs.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
 
     inspect = sub.add_parser(
         "inspect", help="what a model file contains and what will break (no TensorFlow)"
@@ -122,14 +128,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from harness.docs import render_limitations
-    from harness.limitations import load_catalogue
-    from harness.matrix import read_baseline
+    from harness.docs import expected_docs
     from harness.render import write_text
 
-    text = render_limitations(load_catalogue(args.limitations), read_baseline(Path(args.baseline)))
-    write_text(Path(args.out), text)
-    print(f"wrote {args.out}")
+    stale = []
+    for path, text in expected_docs(
+        Path(args.root), Path(args.config), Path(args.limitations), Path(args.baseline)
+    ).items():
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        stale.append(str(path))
+        if not args.check:
+            write_text(path, text)
+            print(f"wrote {path}")
+    if args.check and stale:
+        print(
+            f"stale: {', '.join(stale)}. Fix: run `keras-harness docs` (after `tox -e matrix -- "
+            f"--update-baseline` if the matrix changed) and commit them.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -218,7 +237,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
         route_order = list(load_config(args.config).routes)
     markdown = render.render_markdown(cells, titles=titles, route_order=route_order)
-    written = write_renderings(out, Path(args.compat_md), cells, markdown, titles, route_order)
+    compat_md = Path(args.compat_md) if args.compat_md else out / "COMPAT.md"
+    written = write_renderings(out, compat_md, cells, markdown, titles, route_order)
     print(f"merged {len(cells)} cells from {len(paths)} results files -> {', '.join(written)}")
     baseline_path = Path(args.baseline)
     if args.update_baseline:

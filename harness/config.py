@@ -7,6 +7,7 @@ to it from a model's source spec are its lineage.
 
 from __future__ import annotations
 
+import fnmatch
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +38,14 @@ class Step:
     source: Spec
     target: Spec
     recompile_metrics: bool = False
+    models: tuple[str, ...] = ("*",)  # model id patterns the step converts
 
     @property
     def name(self) -> str:
         return f"{self.source}->{self.target}@{self.env}"
+
+    def converts(self, model: str) -> bool:
+        return any(fnmatch.fnmatchcase(model, pattern) for pattern in self.models)
 
 
 @dataclass(frozen=True)
@@ -79,13 +84,16 @@ class Config:
                 return step
         return None
 
-    def lineage(self, spec: Spec, source: Spec) -> list[Step] | None:
-        """The steps from ``source`` to ``spec``, or None when ``spec`` cannot be reached."""
+    def lineage(self, spec: Spec, source: Spec, model: str | None = None) -> list[Step] | None:
+        """The steps from ``source`` to ``spec``, or None when ``spec`` cannot be reached (for
+        ``model``: a step whose ``models`` leave it out cuts the way)."""
         chain: list[Step] = []
         current = spec
         while current != source:
             step = self.producer(current)
             if step is None or len(chain) > len(self.steps):
+                return None
+            if model is not None and not step.converts(model):
                 return None
             chain.append(step)
             current = step.source
@@ -169,7 +177,17 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
                 f"{where} in {path}: recompile_metrics must be true or false. "
                 f"Received: {recompile!r}."
             )
-        steps.append(Step(env, source, target, recompile))
+        models = table.get("models", ["*"])
+        if (
+            not isinstance(models, list)
+            or not models
+            or not all(isinstance(m, str) for m in models)
+        ):
+            raise ConfigError(
+                f"{where} in {path}: models must be a non-empty list of model id patterns. "
+                f'Received: {models!r}. Fix: e.g. models = ["saved_model_*"], or leave it out.'
+            )
+        steps.append(Step(env, source, target, recompile, tuple(models)))
 
     producers: dict[Spec, Step] = {}
     for step in steps:

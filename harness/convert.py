@@ -75,7 +75,10 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
         )
         record.input_sha256 = sha256_of(source)
         model = formats.load(
-            step.source, source, custom_objects=entry.custom_objects, trusted=entry.trusted
+            step.source,
+            source,
+            custom_objects=registry.custom_objects(model_id),
+            trusted=entry.trusted,
         )
         if step.recompile_metrics:
             golden = read_golden(registry.golden_dir, model_id)
@@ -108,7 +111,7 @@ def run_env_steps(
         for model_id, entry in sorted(registry.models.items()):
             if models and model_id not in models:
                 continue
-            if config.lineage(step.target, entry.source) is None:
+            if config.lineage(step.target, entry.source, model_id) is None:
                 continue  # this model's source does not lead to the step
             previous = read_step_record(build_dir, model_id, str(step.target))
             if up_to_date(previous, step, registry, model_id):
@@ -119,6 +122,22 @@ def run_env_steps(
                 continue
             if previous is not None and previous.session and previous.session == session():
                 records.append(previous)  # crashed or timed out earlier in this session
+                continue
+            upstream = read_step_record(build_dir, model_id, str(step.source))
+            if upstream is not None and upstream.status == "error":
+                # the input was never written: report the first failure, not a missing path
+                record = StepRecord(
+                    model_id,
+                    step.name,
+                    step.env,
+                    "error",
+                    upstream.exception,
+                    f"its input comes from {upstream.step}, which failed: {upstream.message}",
+                    versions=runtime.versions(),
+                )
+                write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
+                records.append(record)
+                report(env, record)
                 continue
             mark(build_dir, model_id, step.name, str(step.target))
             record = run_step(step, registry, model_id)

@@ -22,7 +22,12 @@ REGEN_HINT = "tox -e tf213 -- --golden-regen -k {model}"
 
 
 def sha256_of(path: Path) -> str:
+    """A file's sha256; for a folder (a SavedModel), the sha256 of its files' paths and hashes."""
     digest = hashlib.sha256()
+    if path.is_dir():
+        for member in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(f"{member.relative_to(path).as_posix()}\0{sha256_of(member)}\n".encode())
+        return digest.hexdigest()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)

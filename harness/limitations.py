@@ -1,13 +1,14 @@
 """The limitations catalogue: documented, expected deviations, as data (``limitations.toml``).
 
-Each entry names what it applies to (environments, routes, models, checks; shell-style patterns)
-and its evidence: an exception type and message fragment, or an outcome such as
-``optimizer-state-lost``. A non-pass observation in a cell is explained by exactly one entry or
-is a failure. A strict entry (the default) is expected wherever it applies: when a cell it applies
-to passes, the limitation no longer happens and the check fails until the catalogue is updated.
-An entry with ``strict = false`` depends on what a model contains (a loss alias, a metric): it
-explains what it matches within its scope without being required there; the matrix baseline still
-catches it when it stops happening in a recorded cell.
+Each entry names what it applies to (environments, routes, models, checks; shell-style patterns;
+``@keras2`` / ``@keras3`` among the environments select every environment of that Keras
+generation in ``harness.toml``) and its evidence: an exception type and message fragment, or an
+outcome such as ``optimizer-state-lost``. A non-pass observation in a cell is explained by
+exactly one entry or is a failure. A strict entry (the default) is expected wherever it applies:
+when a cell it applies to passes, the limitation no longer happens and the check fails until the
+catalogue is updated. An entry with ``strict = false`` depends on what a model contains (a loss
+alias, a metric): it explains what it matches within its scope without being required there; the
+matrix baseline still catches it when it stops happening in a recorded cell.
 """
 
 from __future__ import annotations
@@ -43,10 +44,20 @@ class Limitation:
     source: str
     strict: bool = True
 
-    def applies(self, *, env: str, route: str, model: str, check: str) -> bool:
+    def applies(
+        self, *, env: str, route: str, model: str, check: str, keras: int | None = None
+    ) -> bool:
+        """Whether the entry covers the cell; ``keras`` is the environment's Keras generation,
+        which ``@keras2`` / ``@keras3`` patterns select."""
         values = {"environments": env, "routes": route, "models": model, "checks": check}
+        generation = f"@keras{keras}" if keras is not None else None
         return all(
-            any(fnmatch.fnmatchcase(values[scope], pattern) for pattern in self.applies_to[scope])
+            any(
+                pattern == generation
+                if pattern.startswith("@")
+                else fnmatch.fnmatchcase(values[scope], pattern)
+                for pattern in self.applies_to[scope]
+            )
             for scope in _SCOPES
         )
 
@@ -81,11 +92,13 @@ class Catalogue:
             f"Unknown limitation {limitation_id!r} in {self.path}. Fix: add it to the catalogue."
         )
 
-    def applicable(self, *, env: str, route: str, model: str, check: str) -> list[Limitation]:
+    def applicable(
+        self, *, env: str, route: str, model: str, check: str, keras: int | None = None
+    ) -> list[Limitation]:
         return [
             entry
             for entry in self.entries
-            if entry.applies(env=env, route=route, model=model, check=check)
+            if entry.applies(env=env, route=route, model=model, check=check, keras=keras)
         ]
 
 
@@ -133,6 +146,12 @@ def _parse(path: Path, index: int, raw: dict[str, Any]) -> Limitation:
             raise LimitationsError(
                 f"{where} ({raw['id']}): applies_to.{scope} must be a list of strings. "
                 f"Received: {patterns!r}."
+            )
+        selectors = [p for p in patterns if p.startswith("@")]
+        if selectors and (scope != "environments" or set(selectors) - {"@keras2", "@keras3"}):
+            raise LimitationsError(
+                f"{where} ({raw['id']}): unknown selector {selectors[0]!r} in "
+                f"applies_to.{scope}. Fix: use '@keras2' or '@keras3' in environments only."
             )
         applies[scope] = tuple(patterns)
     evidence = raw.get("evidence")

@@ -117,7 +117,10 @@ def check_golden(verifier: Verifier, model_id: str, mode: str | None) -> tuple[b
         return True, "golden present and matches its source file"
     check_safe(source, model_id=model_id, trusted=entry.trusted, allowed=set(entry.custom_objects))
     model = formats.load(
-        entry.source, source, custom_objects=entry.custom_objects, trusted=entry.trusted
+        entry.source,
+        source,
+        custom_objects=verifier.registry.custom_objects(model_id),
+        trusted=entry.trusted,
     )
     xs, ys = golden_inputs(verifier, model_id, model)
     golden = record_golden(

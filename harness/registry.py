@@ -5,7 +5,8 @@ entry or at the top level are kept through a round trip. The harness reads these
 a model's entry:
 
 - ``source``: the spec golden outputs are recorded from (default ``2.13.keras``);
-- ``custom_objects``: ``{name: "module:attr"}`` passed to ``load_model``;
+- ``custom_objects``: ``{name: "module:attr"}`` or ``{name: "path/to/file.py:attr"}`` (a file
+  path relative to the registry's folder) passed to ``load_model``;
 - ``inputs``: an ``.npz`` with ``x`` (or ``x0``, ``x1``, ...) and optionally ``y``;
 - ``tolerances``: ``{check: {"max_ulp": N, "max_abs": X, "reason": "..."}}``;
 - ``trusted``: ``true`` lets the model's file execute code (Lambda layers, custom modules);
@@ -189,6 +190,17 @@ class Registry:
                 f'path, move the file under the root, or set "allow_outside_root": true.'
             )
         return self.root / path
+
+    def custom_objects(self, model_id: str) -> dict[str, str]:
+        """The model's custom object references, file paths made absolute (relative ones are
+        relative to the registry's folder: the registry is the user's configuration, not input)."""
+        resolved = {}
+        for name, reference in self.get(model_id).custom_objects.items():
+            module, sep, attr = reference.rpartition(":")
+            if module.endswith(".py") and not Path(module).is_absolute():
+                reference = f"{(self.path.parent / module).resolve()}{sep}{attr}"
+            resolved[name] = reference
+        return resolved
 
     def get(self, model_id: str) -> ModelEntry:
         try:

@@ -267,6 +267,12 @@ def check_safe(path: Path, *, model_id: str, trusted: bool, allowed: set[str]) -
     """Refuse to load ``path`` when it breaks a resource limit, or could execute code and the
     model is not trusted."""
     config = read_config(path)
+    if path.is_dir() and not trusted:
+        raise UnsafeModelError(
+            f"Refusing to load {path}: a SavedModel runs its TensorFlow graph when called, which "
+            f"can read and write files (Keras 3.14+ refuses TFSMLayer in safe mode too). "
+            f'Fix: if you trust model {model_id!r}, set "trusted": true in its registry entry.'
+        )
     if trusted or config is None:
         return
     problems = unsafe_references(config, allowed)

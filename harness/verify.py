@@ -91,7 +91,7 @@ class Verifier:
             if self.is_source_env(model_id):
                 items.append(Item(model_id, "source", str(entry.source), "golden"))
             for route in self.config.routes_for(self.env.name):
-                if self.config.lineage(route.spec, entry.source) is None:
+                if self.config.lineage(route.spec, entry.source, model_id) is None:
                     continue
                 items.extend(Item(model_id, route.name, str(route.spec), c) for c in CHECKS)
         return items
@@ -144,7 +144,10 @@ class Verifier:
                     path, model_id=model, trusted=entry.trusted, allowed=set(entry.custom_objects)
                 )
                 loaded.model = formats.load(
-                    route.spec, path, custom_objects=entry.custom_objects, trusted=entry.trusted
+                    route.spec,
+                    path,
+                    custom_objects=self.registry.custom_objects(model),
+                    trusted=entry.trusted,
                 )
         except Exception as exc:
             loaded.observation = observe_exception(exc)
@@ -359,7 +362,11 @@ class Verifier:
     ) -> Verdict:
         route = self.config.routes[item.route]
         applicable = self.catalogue.applicable(
-            env=self.env.name, route=item.route, model=item.model, check=item.check
+            env=self.env.name,
+            route=item.route,
+            model=item.model,
+            check=item.check,
+            keras=self.env.keras,
         )
         device_kind, device_name = self.device
         cell = Cell(

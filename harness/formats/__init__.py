@@ -6,8 +6,12 @@ module exposes the same functions; callers use :func:`backend` and never import 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
 import os
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
@@ -18,7 +22,8 @@ from harness.errors import HarnessError
 from harness.faults import inject
 from harness.specs import Spec
 
-_LOADABLE = {"keras", "h5"}
+_LOADABLE = {"keras", "h5", "savedmodel"}
+_SAVABLE = _LOADABLE
 
 
 def backend() -> ModuleType:
@@ -28,15 +33,47 @@ def backend() -> ModuleType:
     return importlib.import_module(f"harness.formats.keras{3 if generation >= 3 else 2}")
 
 
+def import_file(path: Path) -> ModuleType:
+    """Import a Python file by path, once per process (the same classes on every call)."""
+    path = path.resolve()
+    name = f"harness_file_{path.stem}"  # saved configs record it: keep it free of the checkout
+    known = sys.modules.get(name)
+    if known is not None and Path(known.__file__ or "") == path:
+        return known
+    if known is not None:  # another file with the same name
+        name = f"{name}_{hashlib.sha256(str(path).encode()).hexdigest()[:10]}"
+        if name in sys.modules:
+            return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise HarnessError(
+            f"Cannot import {path}: not a Python file. Fix: point the reference at an existing "
+            f"'.py' file."
+        )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
 def import_object(reference: str) -> Any:
-    """Import ``module:attr`` (a registry's custom object)."""
-    module_name, _, attr = reference.partition(":")
+    """Import ``module:attr`` or ``path/to/file.py:attr`` (a registry's custom object; a relative
+    file path was made absolute by :meth:`harness.registry.Registry.custom_objects`)."""
+    module_name, _, attr = reference.rpartition(":")
     if not module_name or not attr:
         raise HarnessError(
-            f"Invalid custom object reference {reference!r}. Fix: write it as 'module:attr', "
-            f"e.g. 'my_layers:Scale'."
+            f"Invalid custom object reference {reference!r}. Fix: write it as 'module:attr' or "
+            f"'path/to/file.py:attr', e.g. 'my_layers:Scale'."
         )
-    obj: Any = importlib.import_module(module_name)
+    obj: Any
+    if module_name.endswith(".py"):
+        obj = import_file(Path(module_name))
+    else:
+        obj = importlib.import_module(module_name)
     for part in attr.split("."):
         obj = getattr(obj, part)
     return obj
@@ -46,40 +83,49 @@ def load(spec: Spec, path: Path, *, custom_objects: dict[str, str], trusted: boo
     if spec.format not in _LOADABLE:
         raise HarnessError(
             f"Loading format {spec.format!r} is not supported yet. Received: {path}. "
-            f"Fix: register a .keras or .h5 form of the model."
+            f"Fix: register a .keras, .h5 or SavedModel form of the model."
         )
     objects: dict[str, Any] = {}
     for name, reference in custom_objects.items():
         try:
             objects[name] = import_object(reference)
-        except (ImportError, AttributeError) as exc:
+        except (ImportError, AttributeError, OSError) as exc:
             raise HarnessError(
                 f"Custom object {name!r} = {reference!r} for {path} cannot be imported "
                 f"({type(exc).__name__}: {exc}). Fix: install the module that defines it, or "
                 f"correct 'module:attr' in the registry's custom_objects."
             ) from None
+    if spec.format == "savedmodel":
+        return backend().load_savedmodel(path, custom_objects=objects, trusted=trusted)
     return backend().load_model(path, custom_objects=objects, trusted=trusted)
 
 
 def save(model: Any, spec: Spec, path: Path) -> None:
-    """Save ``model`` as ``spec`` at ``path`` atomically (temp file in the folder, then replace)."""
-    if spec.format not in _LOADABLE:
+    """Save ``model`` as ``spec`` at ``path`` atomically: written beside it under a temporary
+    name, then renamed over it (a SavedModel folder: the old one is moved aside first)."""
+    if spec.format not in _SAVABLE:
         raise HarnessError(
             f"Saving format {spec.format!r} is not supported yet. Received: {path}. "
-            f"Fix: use a .keras or .h5 spec in the step."
+            f"Fix: use a .keras, .h5 or .savedmodel spec in the step."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.stem}.*{spec.suffix}"):
-        stale.unlink(missing_ok=True)  # left by a save that was killed before its replace
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=spec.suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp_name)
+    for stale in path.parent.glob(f".{path.name}.*"):
+        # left by a save that was killed before its rename
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / f"new{spec.suffix}"
     try:
-        backend().save_model(model, Path(tmp_name))
-        with open(tmp_name, "rb") as handle:
-            os.fsync(handle.fileno())
+        if spec.format == "savedmodel":
+            backend().export_savedmodel(model, tmp)
+        else:
+            backend().save_model(model, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
         inject("save:before-replace")
-        os.replace(tmp_name, path)
+        if spec.format == "savedmodel":
+            if path.exists():
+                os.replace(path, tmp.parent / "old")
+            os.replace(tmp, path)
+        else:
+            os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+        shutil.rmtree(tmp.parent, ignore_errors=True)

@@ -1,0 +1,46 @@
+"""A small Conv/Dense regressor whose hidden layers use the per-layer ``mixed_float16`` policy.
+
+Exercises: per-layer dtype policies (TF 2.13 saves ``dtype`` as a serialized ``Policy`` object,
+``{"class_name": "Policy", "config": {"name": "mixed_float16"}}``; Keras 3 uses
+``DTypePolicy``); float16 compute with float32 variables (outputs quantised to float16
+precision, so arithmetic differences surface as large relative jumps); a ``float32`` output
+layer that casts back; and a plain Adam optimizer: the global policy stays ``float32``, so the
+model's own policy is float32 and Keras 2.13's ``compile`` does NOT wrap the optimizer in a
+``LossScaleOptimizer`` (no loss scaling despite float16 layers). Loss ``mse``, metric ``mae``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FAMILY = "mixed precision"
+SIZE = 8
+POLICY = "mixed_float16"
+
+
+def make_data(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    rng = np.random.RandomState(seed)
+    x = rng.normal(size=(48, SIZE, SIZE, 1)).astype("float32")
+    y = (x.mean(axis=(1, 2)) + 0.5 * x[:, :4, :4, :].std(axis=(1, 2))).astype("float32")
+    return [x], [y]
+
+
+def build() -> Any:
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    layers = tf.keras.layers
+    inputs = tf.keras.Input(shape=(SIZE, SIZE, 1), name="grid")
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", dtype=POLICY, name="conv")(inputs)
+    x = layers.MaxPooling2D(dtype=POLICY, name="pool")(x)
+    x = layers.Flatten(dtype=POLICY, name="flatten")(x)
+    x = layers.Dense(16, activation="relu", dtype=POLICY, name="hidden")(x)
+    x = layers.Dense(1, dtype=POLICY, name="value_fp16")(x)
+    outputs = layers.Activation("linear", dtype="float32", name="value")(x)
+    model = tf.keras.Model(inputs, outputs, name="mixed_precision")
+    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3), loss="mse", metrics=["mae"])
+    (x_train,), (y_train,) = make_data(0)
+    model.fit(x_train, y_train, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    return model

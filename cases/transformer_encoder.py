@@ -1,0 +1,64 @@
+"""A one-block Transformer encoder classifier with learned token and position embeddings.
+
+Exercises: MultiHeadAttention (TF 2.13 saves ``query_shape``/``key_shape``/``value_shape`` and
+builds its sublayers lazily; Keras 3 rebuilds the einsum sublayers from ``build_config`` and maps
+their weights by path); a second model input of int32 position indices feeding a position
+Embedding (two inputs, ordered by ``model.inputs``); residual ``Add`` merges with
+LayerNormalization (``epsilon`` and ``axis`` list in config); a position-wise Dense applied to a
+3-D tensor; GlobalAveragePooling1D; and the ``accuracy`` metric resolved from the loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FAMILY = "attention"
+VOCAB = 40
+LENGTH = 8
+WIDTH = 16
+CLASSES = 3
+
+
+def make_data(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    rng = np.random.RandomState(seed)
+    n = 48
+    tokens = rng.randint(0, VOCAB, size=(n, LENGTH)).astype("int32")
+    positions = np.tile(np.arange(LENGTH, dtype="int32"), (n, 1))
+    # Label: which third of the vocabulary the first token falls in (order-dependent).
+    y = (tokens[:, 0] * CLASSES // VOCAB).astype("int64")
+    return [tokens, positions], [y]
+
+
+def build() -> Any:
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    layers = tf.keras.layers
+    tokens = tf.keras.Input(shape=(LENGTH,), dtype="int32", name="tokens")
+    positions = tf.keras.Input(shape=(LENGTH,), dtype="int32", name="positions")
+    tok_emb = layers.Embedding(VOCAB, WIDTH, name="token_embedding")(tokens)
+    pos_emb = layers.Embedding(LENGTH, WIDTH, name="position_embedding")(positions)
+    x = layers.Add(name="embed_add")([tok_emb, pos_emb])
+
+    attn = layers.MultiHeadAttention(num_heads=2, key_dim=8, name="mha")(x, x)
+    x = layers.Add(name="attn_residual")([x, attn])
+    x = layers.LayerNormalization(epsilon=1e-6, name="attn_norm")(x)
+
+    ff = layers.Dense(32, activation="relu", name="ffn_in")(x)
+    ff = layers.Dense(WIDTH, name="ffn_out")(ff)
+    x = layers.Add(name="ffn_residual")([x, ff])
+    x = layers.LayerNormalization(epsilon=1e-6, name="ffn_norm")(x)
+
+    x = layers.GlobalAveragePooling1D(name="gap")(x)
+    outputs = layers.Dense(CLASSES, activation="softmax", name="probabilities")(x)
+    model = tf.keras.Model([tokens, positions], outputs, name="transformer_encoder")
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    inputs_train, (y_train,) = make_data(0)
+    model.fit(inputs_train, y_train, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    return model
