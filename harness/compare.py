@@ -146,7 +146,7 @@ def compare_arrays(
             .reshape(expected.shape)
         )
         ulp = ulp_distance(expected, actual)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, float64 extremes
             abs_diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
         abs_diff = np.where(np.isnan(abs_diff) & ~same_bits, np.inf, abs_diff)
         abs_diff = np.where(same_bits, 0.0, abs_diff)

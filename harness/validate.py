@@ -87,7 +87,12 @@ def _check_catalogue(config: Config, catalogue: Catalogue) -> list[Finding]:
         line = _line_of(text, f'id = "{entry.id}"')
         for scope, known in names.items():
             for pattern in entry.applies_to[scope]:
-                if not any(fnmatch.fnmatchcase(name, pattern) for name in known):
+                if pattern.startswith("@"):
+                    generations = {f"@keras{env.keras}" for env in config.environments.values()}
+                    matched = pattern in generations
+                else:
+                    matched = any(fnmatch.fnmatchcase(name, pattern) for name in known)
+                if not matched:
                     findings.append(
                         Finding(
                             "error",

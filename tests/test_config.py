@@ -15,11 +15,18 @@ def test_the_projects_chain_is_the_recipe() -> None:
     config = load_config(ROOT / "harness.toml")
     assert [step.name for step in config.steps] == [
         "2.13.keras->2.13.h5@tf213",
+        "2.13.keras->2.13.savedmodel@tf213",
         "2.13.h5->2.15.h5@tf215",
         "2.15.h5->2.16.keras@tf216",
         "2.15.h5->2.17.keras@tf217",
     ]
-    assert [step.recompile_metrics for step in config.steps] == [False, False, True, True]
+    assert [step.recompile_metrics for step in config.steps] == [False, False, False, True, True]
+    export = config.steps[1]
+    assert export.models == ("saved_model_export",)
+    savedmodel = Spec.parse("2.13.savedmodel")
+    source = Spec.parse("2.13.keras")
+    assert config.lineage(savedmodel, source, "saved_model_export") == [export]
+    assert config.lineage(savedmodel, source, "dense_regression") is None  # not exported
     lineage = config.lineage(Spec.parse("2.16.keras"), Spec.parse("2.13.keras"))
     assert lineage is not None and [s.env for s in lineage] == ["tf213", "tf215", "tf216"]
     assert config.lineage(Spec.parse("2.16.keras"), Spec.parse("2.13.h5")) is not None
@@ -29,6 +36,7 @@ def test_the_projects_chain_is_the_recipe() -> None:
         "direct-h5",
         "chain-h5",
         "chain",
+        "savedmodel",
     ]
 
 
@@ -57,4 +65,18 @@ def test_unknown_environment_and_route(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"Unknown environment 'tf299' in {path}. Received environments: ['tf216']. "
         "Fix: add [environments.tf299] or set HARNESS_ENV to one of them."
+    )
+
+
+def test_a_steps_models_must_be_a_list_of_patterns(tmp_path: Path) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text(
+        '[environments.tf213]\nversion = "2.13"\nkeras = 2\n'
+        '[[steps]]\nenv = "tf213"\nfrom = "2.13.keras"\nto = "2.13.savedmodel"\nmodels = "x"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"[[steps]] #1 in {path}: models must be a non-empty list of model id patterns. "
+        f"Received: 'x'. Fix: e.g. models = [\"saved_model_*\"], or leave it out."
     )

@@ -75,3 +75,29 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
 def test_the_projects_catalogue_loads() -> None:
     catalogue = load_catalogue(ROOT / "limitations.toml")
     assert "optimizer-state-lost" in {entry.id for entry in catalogue.entries}
+
+
+def test_keras_generation_selectors(tmp_path: Path) -> None:
+    path = tmp_path / "l.toml"
+    path.write_text(CATALOGUE.replace('environments = ["tf216*"]', 'environments = ["@keras3"]'))
+    entry = load_catalogue(path).get("optimizer-state-lost")
+    assert entry.applies(env="tf221", route="chain", model="m", check="optimizer-state", keras=3)
+    assert not entry.applies(
+        env="tf215", route="chain", model="m", check="optimizer-state", keras=2
+    )
+    assert not entry.applies(env="tf221", route="chain", model="m", check="optimizer-state")
+
+
+@pytest.mark.parametrize(("scope", "pattern"), [("environments", "@keras4"), ("routes", "@keras3")])
+def test_an_unknown_selector_is_refused(tmp_path: Path, scope: str, pattern: str) -> None:
+    path = tmp_path / "l.toml"
+    text = CATALOGUE.replace('environments = ["tf216*"]', f'{scope} = ["{pattern}"]', 1)
+    if scope == "routes":
+        text = text.replace('routes = ["chain"]\n', "", 1)
+    path.write_text(text)
+    with pytest.raises(LimitationsError) as info:
+        load_catalogue(path)
+    assert str(info.value) == (
+        f"[[limitation]] #1 in {path} (optimizer-state-lost): unknown selector {pattern!r} in "
+        f"applies_to.{scope}. Fix: use '@keras2' or '@keras3' in environments only."
+    )

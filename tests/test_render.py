@@ -107,3 +107,13 @@ def test_summary_fits_the_limit() -> None:
     assert "## Details" not in shorter and "Details left out" in shorter
     tiny = render.fit_summary(markdown, CELLS, limit=400)
     assert len(tiny.encode()) <= 400 and tiny.startswith("# Compatibility matrix (counts only")
+
+
+def test_a_predict_cell_reports_its_distance() -> None:
+    cell_text = render.cell_text
+    bitwise = Cell("m", "tf216", "cpu", "chain", "2.16.keras", "predict", "pass")
+    bitwise.numbers = {"mismatches": 0, "max_ulp": 0, "max_abs_diff": 0.0}
+    assert cell_text(bitwise) == "✅ bitwise"
+    close = Cell("m", "tf216", "cpu", "chain", "2.16.keras", "predict", "pass")
+    close.numbers = {"mismatches": 86, "max_ulp": 4, "max_abs_diff": 1.1920928955078125e-07}
+    assert cell_text(close) == "✅ ≤4 ULP, max abs 1.2e-07"

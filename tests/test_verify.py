@@ -104,11 +104,11 @@ def test_a_non_strict_limitation_may_not_happen(verifier: Verifier) -> None:
 
 
 def test_an_unexplained_error_fails_with_its_type(verifier: Verifier) -> None:
-    item = Item("m", "chain", "2.16.keras", "load")
+    item = Item("m", "savedmodel", "2.13.savedmodel", "load")
     verdict = verifier.classify(item, Observation("error", "KeyError", "'x'"), "", {})
     assert not verdict.ok and verdict.cell.status == "error:KeyError"
     assert verdict.message == (
-        "m-2.16.keras-load: error:KeyError: 'x' [no documented limitation applies]"
+        "m-2.13.savedmodel-load: error:KeyError: 'x' [no documented limitation applies]"
     )
 
 
