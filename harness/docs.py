@@ -132,27 +132,25 @@ WORKING = ("load", "predict", "evaluate", "metrics")
 
 
 def working_routes(
-    baseline: dict[str, dict[str, Any]], config: Config
+    baseline: dict[str, dict[str, Any]], config: Config, checks: tuple[str, ...] = WORKING
 ) -> dict[tuple[str, str], list[str]]:
-    """``(model, env) -> routes`` on which load, predict, evaluate and metrics all passed,
-    shortest first (fewest conversion hops)."""
+    """``(model, env) -> routes`` on which every one of ``checks`` passed, shortest first
+    (fewest conversion hops, then the order of ``harness.toml``)."""
     statuses: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
     for key, value in baseline.items():
         model, env, _device, route, check = key.split("|")
         statuses[(model, env, route)][check] = str(value.get("status", ""))
     found: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for (model, env, route), checks in statuses.items():
-        if all(checks.get(check) == "pass" for check in WORKING):
+    for (model, env, route), results in statuses.items():
+        if all(results.get(check) == "pass" for check in checks):
             found[(model, env)].append(route)
     source = Spec.parse("2.13.keras")
+    order = list(config.routes)
 
     def hops(route: str) -> tuple[int, int]:
-        order = list(config.routes)
         spec = config.routes[route].spec if route in config.routes else source
-        return (
-            len(config.lineage(spec, source) or []),
-            order.index(route) if route in order else 0,
-        )
+        rank = order.index(route) if route in order else len(order)
+        return (len(config.lineage(spec, source) or []), rank)
 
     return {key: sorted(routes, key=hops) for key, routes in found.items()}
 
@@ -161,10 +159,13 @@ def render_routes(
     baseline: dict[str, dict[str, Any]], config: Config, families: dict[str, str]
 ) -> str:
     """A Markdown table: per case (grouped by family), the shortest route that worked in each
-    environment (✗: none did), measured."""
+    environment, else the shortest that at least predicts, else ✗; all measured."""
     envs = [name for name in config.environments if any(f"|{name}|" in k for k in baseline)]
-    models = sorted({key.split("|")[0] for key in baseline}, key=lambda m: (families.get(m, ""), m))
+    models = sorted(
+        {key.split("|")[0] for key in baseline}, key=lambda m: (families.get(m, "").lower(), m)
+    )
     working = working_routes(baseline, config)
+    predicting = working_routes(baseline, config, ("load", "predict"))
     lines = [
         ROUTES_BEGIN,
         "",
@@ -176,11 +177,20 @@ def render_routes(
         for env in envs:
             if not any(k.startswith(f"{model}|{env}|") for k in baseline):
                 row.append("")
-                continue
-            routes = working.get((model, env), [])
-            row.append(f"`{routes[0]}`" if routes else "✗")
+            elif working.get((model, env)):
+                row.append(f"`{working[(model, env)][0]}`")
+            elif predicting.get((model, env)):
+                row.append(f"`{predicting[(model, env)][0]}` (predict)")
+            else:
+                row.append("✗")
         lines.append(f"| {families.get(model, '')} | `{model}` | " + " | ".join(row) + " |")
-    lines += ["", ROUTES_END]
+    lines += [
+        "",
+        "`route`: load, predict, evaluate and metrics pass; `route` (predict): only load and "
+        "predict pass there; ✗: not even predict.",
+        "",
+        ROUTES_END,
+    ]
     return "\n".join(lines)
 
 
