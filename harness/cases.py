@@ -5,8 +5,8 @@ imported inside), ``make_data(seed) -> (x, y)`` (numpy lists) and optionally ``T
 (the registry's per-check tolerances, each with a written reason), ``CUSTOM_OBJECTS``
 (``{name: "cases/<file>.py:attr"}``, paths relative to the project) and ``TRUSTED = True`` (the
 saved file runs code: Lambda layers), and ``FAMILY`` (its row group in README's routes table).
-Its docstring says what it exercises. The source model is
-committed beside its golden (``golden/<name>/model.2.13.keras``).
+Its docstring says what it exercises. The source model is committed beside its golden
+(``golden/<name>/model.2.13.keras``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from harness.atomic import lock_for, write_json
 from harness.errors import HarnessError
 from harness.golden import sha256_of
-from harness.registry import Registry
+from harness.registry import Registry, file_reference
 from harness.specs import Spec
 
 SOURCE = Spec.parse("2.13.keras")
@@ -46,18 +46,18 @@ def load_case(path: Path) -> ModuleType:
 
 
 def registry_entry(
-    module: ModuleType, name: str, relative: str, registry_dir: Path
+    module: ModuleType, name: str, relative: str, project: Path, registry_dir: Path
 ) -> dict[str, Any]:
-    """A case's registry entry: its source path and what its module declares."""
+    """A case's registry entry: its source path and what its module declares (file references
+    are relative to ``project`` in the case, to the registry's folder in the entry)."""
     entry: dict[str, Any] = {"paths": {str(SOURCE): relative}, "case": name}
     custom = getattr(module, "CUSTOM_OBJECTS", None)
     if custom:
-        project = Path(module.__file__ or ".").resolve().parent.parent
         references = {}
         for key, reference in custom.items():
-            target, sep, attr = str(reference).rpartition(":")
-            if target.endswith(".py"):
-                reference = f"{_relpath(project / target, registry_dir)}{sep}{attr}"
+            found = file_reference(reference)
+            if found is not None:
+                reference = f"{_relpath(project / found[0], registry_dir)}:{found[1]}"
             references[key] = reference
         entry["custom_objects"] = references
     if getattr(module, "TRUSTED", False) is True:
@@ -104,7 +104,9 @@ def write_registry(cases_dir: Path, golden_dir: Path, registry_path: Path) -> Re
             tmp = copy.with_name(f".{copy.name}.tmp")
             shutil.copyfile(source, tmp)
             tmp.replace(copy)
-        models[name] = registry_entry(load_case(path), name, relative, registry_path.parent)
+        models[name] = registry_entry(
+            load_case(path), name, relative, cases_dir.parent, registry_path.parent
+        )
     with lock_for(registry_path):
         previous: dict[str, Any] = {}
         if registry_path.exists():

@@ -135,12 +135,9 @@ def run_env_steps(
                     f"its input comes from {upstream.step}, which failed: {upstream.message}",
                     versions=runtime.versions(),
                 )
-                write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
-                records.append(record)
-                report(env, record)
-                continue
-            mark(build_dir, model_id, step.name, str(step.target))
-            record = run_step(step, registry, model_id)
+            else:
+                mark(build_dir, model_id, step.name, str(step.target))
+                record = run_step(step, registry, model_id)
             write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
             unmark(build_dir)
             records.append(record)

@@ -15,6 +15,7 @@ from typing import Any
 from harness.config import Config
 from harness.errors import HarnessError
 from harness.limitations import Catalogue
+from harness.registry import DEFAULT_SOURCE
 from harness.render import render_markdown
 from harness.results import Cell
 from harness.specs import Spec
@@ -102,10 +103,7 @@ def baseline_cells(
                 check,
                 str(value.get("status", "")),
                 numbers=dict(value.get("numbers", {})),
-                provenance={
-                    "versions": pinned_versions(requirements, env),
-                    "device_name": "as pinned",
-                },
+                provenance={"versions": pinned_versions(requirements, env)},
             )
         )
     return cells
@@ -144,7 +142,7 @@ def working_routes(
     for (model, env, route), results in statuses.items():
         if all(results.get(check) == "pass" for check in checks):
             found[(model, env)].append(route)
-    source = Spec.parse("2.13.keras")
+    source = Spec.parse(DEFAULT_SOURCE)
     order = list(config.routes)
 
     def hops(route: str) -> tuple[int, int]:
@@ -160,10 +158,9 @@ def render_routes(
 ) -> str:
     """A Markdown table: per case (grouped by family), the shortest route that worked in each
     environment, else the shortest that at least predicts, else ✗; all measured."""
-    envs = [name for name in config.environments if any(f"|{name}|" in k for k in baseline)]
-    models = sorted(
-        {key.split("|")[0] for key in baseline}, key=lambda m: (families.get(m, "").lower(), m)
-    )
+    present = {tuple(key.split("|")[:2]) for key in baseline}  # (model, env) measured
+    envs = [name for name in config.environments if any(env == name for _, env in present)]
+    models = sorted({model for model, _ in present}, key=lambda m: (families.get(m, "").lower(), m))
     working = working_routes(baseline, config)
     predicting = working_routes(baseline, config, ("load", "predict"))
     lines = [
@@ -175,7 +172,7 @@ def render_routes(
     for model in models:
         row = []
         for env in envs:
-            if not any(k.startswith(f"{model}|{env}|") for k in baseline):
+            if (model, env) not in present:
                 row.append("")
             elif working.get((model, env)):
                 row.append(f"`{working[(model, env)][0]}`")

@@ -31,6 +31,14 @@ from harness.atomic import lock_for, update_json, write_json
 from harness.errors import RegistryError, SpecError
 from harness.specs import Spec
 
+
+def file_reference(reference: str) -> tuple[str, str] | None:
+    """``(path, attr)`` when a custom object reference names a Python file (``path.py:attr``),
+    else None (``module:attr``)."""
+    target, _, attr = reference.rpartition(":")
+    return (target, attr) if target.endswith(".py") else None
+
+
 MODEL_ID_RE = re.compile(r"^[a-z0-9_.-]+$", re.IGNORECASE)
 DEFAULT_SOURCE = "2.13.keras"
 
@@ -196,9 +204,9 @@ class Registry:
         relative to the registry's folder: the registry is the user's configuration, not input)."""
         resolved = {}
         for name, reference in self.get(model_id).custom_objects.items():
-            module, sep, attr = reference.rpartition(":")
-            if module.endswith(".py") and not Path(module).is_absolute():
-                reference = f"{(self.path.parent / module).resolve()}{sep}{attr}"
+            found = file_reference(reference)
+            if found is not None and not Path(found[0]).is_absolute():
+                reference = f"{(self.path.parent / found[0]).resolve()}:{found[1]}"
             resolved[name] = reference
         return resolved
 

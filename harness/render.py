@@ -71,8 +71,9 @@ def render_markdown(
     for env, device in envs:
         sample = next(c for c in cells if (c.env, c.device) == (env, device))
         versions = sample.provenance.get("versions", {})
+        name = sample.provenance.get("device_name")
         lines.append(
-            f"| {env} | {device} ({sample.provenance.get('device_name', device)}) | "
+            f"| {env} | {device}{f' ({name})' if name else ''} | "
             f"{versions.get('tensorflow', '?')} | {versions.get('keras', '?')} | "
             f"{versions.get('numpy', '?')} |"
         )

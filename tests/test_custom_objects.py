@@ -52,7 +52,9 @@ def test_a_case_entry_carries_its_declarations(tmp_path: Path) -> None:
         "def build(): pass\ndef make_data(seed): pass\nclass Scale: pass\n"
     )
     module = import_file(case)
-    entry = registry_entry(module, "custom", "models/2.13.keras/custom.keras", tmp_path / "reg")
+    entry = registry_entry(
+        module, "custom", "models/2.13.keras/custom.keras", tmp_path, tmp_path / "reg"
+    )
     assert entry == {
         "paths": {"2.13.keras": "models/2.13.keras/custom.keras"},
         "case": "custom",

@@ -20,10 +20,10 @@ from typing import Any
 from harness import runtime
 from harness.errors import HarnessError
 from harness.faults import inject
+from harness.registry import file_reference
 from harness.specs import Spec
 
-_LOADABLE = {"keras", "h5", "savedmodel"}
-_SAVABLE = _LOADABLE
+_SUPPORTED = {"keras", "h5", "savedmodel"}
 
 
 def backend() -> ModuleType:
@@ -69,18 +69,18 @@ def import_object(reference: str) -> Any:
             f"Invalid custom object reference {reference!r}. Fix: write it as 'module:attr' or "
             f"'path/to/file.py:attr', e.g. 'my_layers:Scale'."
         )
-    obj: Any
-    if module_name.endswith(".py"):
-        obj = import_file(Path(module_name))
-    else:
-        obj = importlib.import_module(module_name)
+    obj: Any = (
+        import_file(Path(module_name))
+        if file_reference(reference)
+        else importlib.import_module(module_name)
+    )
     for part in attr.split("."):
         obj = getattr(obj, part)
     return obj
 
 
 def load(spec: Spec, path: Path, *, custom_objects: dict[str, str], trusted: bool) -> Any:
-    if spec.format not in _LOADABLE:
+    if spec.format not in _SUPPORTED:
         raise HarnessError(
             f"Loading format {spec.format!r} is not supported yet. Received: {path}. "
             f"Fix: register a .keras, .h5 or SavedModel form of the model."
@@ -103,7 +103,7 @@ def load(spec: Spec, path: Path, *, custom_objects: dict[str, str], trusted: boo
 def save(model: Any, spec: Spec, path: Path) -> None:
     """Save ``model`` as ``spec`` at ``path`` atomically: written beside it under a temporary
     name, then renamed over it (a SavedModel folder: the old one is moved aside first)."""
-    if spec.format not in _SAVABLE:
+    if spec.format not in _SUPPORTED:
         raise HarnessError(
             f"Saving format {spec.format!r} is not supported yet. Received: {path}. "
             f"Fix: use a .keras, .h5 or .savedmodel spec in the step."
@@ -121,11 +121,8 @@ def save(model: Any, spec: Spec, path: Path) -> None:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
         inject("save:before-replace")
-        if spec.format == "savedmodel":
-            if path.exists():
-                os.replace(path, tmp.parent / "old")
-            os.replace(tmp, path)
-        else:
-            os.replace(tmp, path)
+        if path.is_dir():  # a folder cannot be renamed over: move the old one aside first
+            os.replace(path, tmp.parent / "old")
+        os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp.parent, ignore_errors=True)

@@ -51,9 +51,9 @@ def export_savedmodel(model: Any, path: Path) -> None:
 
 
 def load_savedmodel(path: Path, *, custom_objects: dict[str, Any], trusted: bool) -> Any:
-    """Keras 2 rebuilds the model from the SavedModel's Keras metadata (compiled)."""
-    del trusted  # harness.safety refused the folder unless the model is trusted
-    return _keras().models.load_model(str(path), custom_objects=custom_objects, compile=True)
+    """Keras 2 rebuilds the model from the SavedModel's Keras metadata (compiled), through the
+    same ``load_model`` (harness.safety refused the folder unless the model is trusted)."""
+    return load_model(path, custom_objects=custom_objects, trusted=trusted)
 
 
 def recompile(model: Any, metric_names: list[str]) -> None:
