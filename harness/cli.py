@@ -91,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--root", default=".", help="where LIMITATIONS.md, COMPAT.md, README.md are")
     docs.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
 
+    pin = sub.add_parser(
+        "pin",
+        help="write requirements/<env>.in from harness.toml's pins and lock <env>.txt with uv "
+        "(--check: fail if any is stale, without network)",
+    )
+    pin.add_argument("envs", nargs="*", metavar="ENV", help="default: every stale environment")
+    pin.add_argument("--upgrade", action="store_true", help="re-resolve even if current")
+    pin.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+
     inspect = sub.add_parser(
         "inspect", help="what a model file contains and what will break (no TensorFlow)"
     )
@@ -258,6 +267,33 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_pin(args: argparse.Namespace) -> int:
+    import shutil
+
+    from harness import toxenvs
+    from harness.config import load_config
+
+    config = load_config(args.config)
+    root = config.path.parent
+    if args.check:
+        problems = toxenvs.lock_problems(config, root)
+        for line in problems:
+            print(f"stale: {line}")
+        return 1 if problems else 0
+    uv = shutil.which("uv")
+    if uv is None:
+        raise HarnessError(
+            "uv is not installed here, and `keras-harness pin` compiles lock files with it. "
+            "Fix: run tox -e pin (it installs uv)."
+        )
+    compiled = toxenvs.pin(config, root, args.envs, [uv], upgrade=args.upgrade)
+    for name in compiled:
+        print(f"locked {toxenvs.lock_path(root, name).relative_to(root)}")
+    if not compiled:
+        print("every lock file matches harness.toml (use --upgrade to re-resolve)")
+    return 0
+
+
 def write_renderings(
     out: Path,
     compat_md: Path,
@@ -288,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         "inspect": cmd_inspect,
         "validate": cmd_validate,
         "docs": cmd_docs,
+        "pin": cmd_pin,
     }
     try:
         return commands[args.command](args)

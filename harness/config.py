@@ -8,6 +8,7 @@ to it from a model's source spec are its lineage.
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +22,20 @@ DEFAULT_CONFIG = "harness.toml"
 
 @dataclass(frozen=True)
 class Environment:
-    """One tox environment: the TF version whose specs it writes and the routes it verifies."""
+    """One tox environment: the TF version whose specs it writes, the routes it verifies and the
+    distributions it pins (``tensorflow``, ``keras``, ``tf-keras``)."""
 
     name: str
     version: str
     keras: int
     verify: tuple[str, ...]
     description: str = ""
+    pins: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def legacy(self) -> bool:
+        """Keras 2 through tf_keras on TF >= 2.16 (``TF_USE_LEGACY_KERAS=1``)."""
+        return any(name == "tf-keras" for name, _ in self.pins)
 
 
 @dataclass(frozen=True)
@@ -138,21 +146,10 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         spec = _spec(_require(table, "spec", str, where, path), where, path)
         routes[name] = Route(name, spec, str(table.get("description", "")))
 
-    environments: dict[str, Environment] = {}
-    for name, table in data.get("environments", {}).items():
-        where = f"[environments.{name}]"
-        version = _require(table, "version", str, where, path)
-        keras = _require(table, "keras", int, where, path)
-        verify = tuple(table.get("verify", []))
-        for route in verify:
-            if route not in routes:
-                raise ConfigError(
-                    f"{where} in {path} verifies unknown route {route!r}. Received routes: "
-                    f"{sorted(routes)}. Fix: add [routes.{route}] or remove it from verify."
-                )
-        environments[name] = Environment(
-            name, version, keras, verify, str(table.get("description", ""))
-        )
+    environments = {
+        name: _environment(name, table, routes, path)
+        for name, table in data.get("environments", {}).items()
+    }
 
     steps: list[Step] = []
     for index, table in enumerate(data.get("steps", [])):
@@ -199,3 +196,84 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         producers[step.target] = step
     extra = {k: v for k, v in data.items() if k not in {"routes", "environments", "steps"}}
     return Config(path, environments, steps, routes, extra)
+
+
+_ENV_KEYS = ("tensorflow", "keras", "tf_keras", "version", "verify", "description")
+_PIN = re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?(\.post\d+)?$")
+
+
+def _pin(table: dict[str, Any], key: str, where: str, path: Path) -> str | None:
+    value = table.get(key)
+    if value is None or (key == "keras" and isinstance(value, int)):
+        return None
+    if not isinstance(value, str) or not _PIN.match(value):
+        raise ConfigError(
+            f"{where} in {path}: {key} must be an exact version string. Received: {value!r}. "
+            f'Fix: pin one release, e.g. {key} = "2.16.2".'
+        )
+    return value
+
+
+def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) -> Environment:
+    """One ``[environments]`` entry: a one-line pin table such as
+    ``tf221 = { tensorflow = "2.21.0", keras = "3.13.2" }``, or the older
+    ``version``/``keras = <generation>`` form (then nothing is pinned here)."""
+    where = f"[environments.{name}]"
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{where} in {path} must be a table. Received: {table!r}. "
+            f'Fix: {name} = {{ tensorflow = "2.21.0", keras = "3.13.2" }}.'
+        )
+    unknown = sorted(set(table) - set(_ENV_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where} in {path} has unknown keys {unknown}. Fix: use only {list(_ENV_KEYS)}."
+        )
+    tensorflow = _pin(table, "tensorflow", where, path)
+    keras = _pin(table, "keras", where, path)
+    tf_keras = _pin(table, "tf_keras", where, path)
+    version = table.get("version")
+    if version is None and tensorflow is not None:
+        version = ".".join(tensorflow.split(".")[:2])
+    if (
+        not isinstance(version, str)
+        or not re.fullmatch(r"\d+\.\d+", version)
+        or (tensorflow is not None and not tensorflow.startswith(f"{version}."))
+    ):
+        raise ConfigError(
+            f'{where} in {path} needs a TensorFlow version: tensorflow = "X.Y.Z" (or version '
+            f'= "X.Y" matching it). Received: tensorflow={tensorflow!r}, version={version!r}.'
+        )
+    if tf_keras is not None:
+        generation = 2
+    elif keras is not None:
+        generation = int(keras.split(".")[0])
+    else:
+        generation = _require(table, "keras", int, where, path)
+    pins = tuple(
+        (dist, pinned)
+        for dist, pinned in (("tensorflow", tensorflow), ("keras", keras), ("tf-keras", tf_keras))
+        if pinned is not None
+    )
+    verify = table.get("verify")
+    if verify is None:  # every route the environment could receive: specs no newer than it
+        ceiling = tuple(int(part) for part in version.split("."))
+        verify = [r.name for r in routes.values() if r.spec.version_key <= ceiling]
+    if not isinstance(verify, list) or not all(isinstance(r, str) for r in verify):
+        raise ConfigError(
+            f"{where} in {path}: verify must be a list of route names. Received: {verify!r}."
+        )
+    for route in verify:
+        if route not in routes:
+            raise ConfigError(
+                f"{where} in {path} verifies unknown route {route!r}. Received routes: "
+                f"{sorted(routes)}. Fix: add [routes.{route}] or remove it from verify."
+            )
+    description = table.get("description")
+    if description is None:
+        description = f"TensorFlow {tensorflow or version}"
+        if tf_keras is not None:
+            description += f" with tf_keras {tf_keras} (TF_USE_LEGACY_KERAS=1)"
+        elif keras is not None:
+            description += f", Keras {keras}"
+    return Environment(name, version, generation, tuple(verify), str(description), pins)

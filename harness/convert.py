@@ -105,7 +105,8 @@ def run_env_steps(
     *,
     models: list[str] | None = None,
 ) -> list[StepRecord]:
-    runtime.check_environment(config.environment(env).version, env)
+    environment = config.environment(env)
+    runtime.check_environment(environment.version, env, environment.pins)
     records: list[StepRecord] = []
     for step in config.steps_for(env):
         for model_id, entry in sorted(registry.models.items()):

@@ -15,10 +15,9 @@ from typing import Any
 from harness.config import Config
 from harness.errors import HarnessError
 from harness.limitations import Catalogue
-from harness.registry import DEFAULT_SOURCE
 from harness.render import render_markdown
 from harness.results import Cell
-from harness.specs import Spec
+from harness.specs import DEFAULT_SOURCE, Spec
 
 HEADER = (
     "# Limitations\n\n"

@@ -230,7 +230,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
     verifier = config.stash[_VERIFIER]
     try:
-        runtime.check_environment(verifier.env.version, verifier.env.name)
+        runtime.check_environment(verifier.env.version, verifier.env.name, verifier.env.pins)
     except HarnessError as exc:
         raise pytest.UsageError(f"keras-harness: {exc}") from None
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from harness.atomic import lock_for, update_json, write_json
 from harness.errors import RegistryError, SpecError
-from harness.specs import Spec
+from harness.specs import DEFAULT_SOURCE, Spec
 
 
 def file_reference(reference: str) -> tuple[str, str] | None:
@@ -40,7 +40,6 @@ def file_reference(reference: str) -> tuple[str, str] | None:
 
 
 MODEL_ID_RE = re.compile(r"^[a-z0-9_.-]+$", re.IGNORECASE)
-DEFAULT_SOURCE = "2.13.keras"
 
 
 @dataclass

@@ -103,8 +103,11 @@ def infer_environment(environments: dict[str, tuple[str, int]]) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def check_environment(expected_version: str, env: str) -> None:
-    """Refuse to run when the installed TensorFlow is not the environment's."""
+def check_environment(
+    expected_version: str, env: str, pins: tuple[tuple[str, str], ...] = ()
+) -> None:
+    """Refuse to run when the installed TensorFlow is not the environment's, or when a
+    distribution that ``harness.toml`` pins for it is installed in another version."""
     installed = versions()["tensorflow"]
     if ".".join(installed.split(".")[:2]) != expected_version:
         raise EnvironmentMismatchError(
@@ -112,3 +115,17 @@ def check_environment(expected_version: str, env: str) -> None:
             f"{installed} in {sys.prefix}. Fix: run it through tox (tox -e {env}) or set "
             f"HARNESS_ENV to the environment you are in."
         )
+    check_pins(env, pins)
+
+
+def check_pins(env: str, pins: tuple[tuple[str, str], ...]) -> None:
+    """Refuse to run when a distribution pinned for ``env`` is installed in another version
+    (a stale lock file or a virtualenv that predates a pin change)."""
+    for dist, pinned in pins:
+        found = _dist_version(dist)
+        if found != pinned:
+            raise EnvironmentMismatchError(
+                f"Environment {env} pins {dist}=={pinned} in harness.toml. Received: {dist} "
+                f"{found or 'not installed'} in {sys.prefix}. Fix: tox -e pin -- {env}, then "
+                f"recreate the environment (tox -r -e {env})."
+            )

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from harness.errors import SpecError
 
+#: the spec golden outputs are recorded from, unless a registry says otherwise
+DEFAULT_SOURCE = "2.13.keras"
+
 #: format name -> file suffix ("" for directories)
 FORMATS: dict[str, str] = {
     "keras": ".keras",

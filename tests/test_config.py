@@ -80,3 +80,58 @@ def test_a_steps_models_must_be_a_list_of_patterns(tmp_path: Path) -> None:
         f"[[steps]] #1 in {path}: models must be a non-empty list of model id patterns. "
         f"Received: 'x'. Fix: e.g. models = [\"saved_model_*\"], or leave it out."
     )
+
+
+def _env_config(tmp_path: Path, line: str) -> Path:
+    path = tmp_path / "h.toml"
+    path.write_text(
+        '[routes.a]\nspec = "2.13.keras"\n[routes.b]\nspec = "2.17.keras"\n'
+        f"[environments]\n{line}\n"
+    )
+    return path
+
+
+def test_one_line_pins_an_environment_and_derives_the_rest(tmp_path: Path) -> None:
+    path = _env_config(tmp_path, 'tf216 = { tensorflow = "2.16.2", keras = "3.3.3" }')
+    env = load_config(path).environment("tf216")
+    assert (env.version, env.keras, env.pins) == (
+        "2.16",
+        3,
+        (("tensorflow", "2.16.2"), ("keras", "3.3.3")),
+    )
+    assert env.verify == ("a",)  # route b's spec (2.17) is newer than the environment
+    assert env.description == "TensorFlow 2.16.2, Keras 3.3.3"
+    assert not env.legacy
+
+
+def test_tf_keras_makes_a_keras2_legacy_environment(tmp_path: Path) -> None:
+    path = _env_config(
+        tmp_path, 'x = { tensorflow = "2.16.2", keras = "3.15.1", tf_keras = "2.16.0" }'
+    )
+    env = load_config(path).environment("x")
+    assert (env.keras, env.legacy) == (2, True)
+    assert env.description == "TensorFlow 2.16.2 with tf_keras 2.16.0 (TF_USE_LEGACY_KERAS=1)"
+
+
+def test_an_environment_pins_exact_versions_and_known_keys(tmp_path: Path) -> None:
+    path = _env_config(tmp_path, 'tf222 = { tensorflow = ">=2.22", keras = "3.16.0" }')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"[environments.tf222] in {path}: tensorflow must be an exact version string. "
+        "Received: '>=2.22'. Fix: pin one release, e.g. tensorflow = \"2.16.2\"."
+    )
+    path = _env_config(tmp_path, 'tf222 = { tensorflow = "2.22.0", kears = "3.16.0" }')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"[environments.tf222] in {path} has unknown keys ['kears']. Fix: use only "
+        "['tensorflow', 'keras', 'tf_keras', 'version', 'verify', 'description']."
+    )
+    path = _env_config(tmp_path, 'tf222 = { tensorflow = "2.22.0", version = "2.21" }')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f'[environments.tf222] in {path} needs a TensorFlow version: tensorflow = "X.Y.Z" (or '
+        "version = \"X.Y\" matching it). Received: tensorflow='2.22.0', version='2.21'."
+    )

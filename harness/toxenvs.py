@@ -1,0 +1,224 @@
+"""tox environments and their lock files, derived from ``harness.toml``.
+
+A release is one line of ``[environments]``. ``toxfile.py`` (tox's in-tree plugin) asks this
+module for every environment's description, labels, depends and deps, so ``tox.ini`` lists none
+of them. ``keras-harness pin`` (``tox -e pin``) writes ``requirements/<env>.in`` from the line's
+pins and compiles ``requirements/<env>.txt`` with uv; ``lock_problems`` is the check that fails
+CI while a lock file is missing or disagrees with ``harness.toml``.
+
+Only the standard library is imported: this runs inside tox, and in CI before anything is
+installed (``python -m harness.toxenvs --label verify-only`` lists a job matrix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.config import Config, Environment, load_config
+from harness.errors import ConfigError
+from harness.specs import DEFAULT_SOURCE, Spec
+
+REQUIREMENTS = "requirements"
+VERIFY_TOOLS = ("pytest", "filelock", "pytest-xdist", "pytest-timeout")
+UV_COMPILE = (
+    "pip",
+    "compile",
+    "--quiet",
+    "--python-version",
+    "3.11",
+    "--python-platform",
+    "x86_64-manylinux_2_28",
+    "--no-header",
+)
+
+
+@dataclass(frozen=True)
+class ToxEnv:
+    """What tox needs to know about one harness environment."""
+
+    name: str
+    description: str
+    labels: tuple[str, ...]
+    depends: tuple[str, ...]
+    deps: tuple[str, ...]
+    legacy: bool
+
+
+def source_envs(config: Config) -> list[str]:
+    """The environments that build the embedded cases and record goldens (the source's TF)."""
+    version = Spec.parse(DEFAULT_SOURCE).version
+    return [name for name, env in config.environments.items() if env.version == version]
+
+
+def depends(config: Config, name: str) -> list[str]:
+    """The environments that write what ``name`` reads: the source models and goldens, every
+    step on the way to a route it verifies, and every step on the way to a step it runs."""
+    source = Spec.parse(DEFAULT_SOURCE)
+    needed = set(source_envs(config))
+    wanted = [config.routes[route].spec for route in config.environment(name).verify]
+    wanted += [step.source for step in config.steps_for(name)]
+    for spec in wanted:
+        for step in config.lineage(spec, source) or []:
+            needed.add(step.env)
+    needed.discard(name)
+    return [env for env in config.environments if env in needed]
+
+
+def _role(config: Config, env: Environment) -> str:
+    steps = [
+        f"{step.source} -> {step.target}"
+        + (" (metrics recompiled)" if step.recompile_metrics else "")
+        for step in config.steps_for(env.name)
+    ]
+    role = f"step {', '.join(steps)}; " if steps else ""
+    if env.name in source_envs(config):
+        role = f"build the cases, record goldens, {role}"
+    return f"{role}verify {', '.join(env.verify) or 'no routes'}"
+
+
+def requirements_in(env: Environment) -> str:
+    """The ``.in`` file of ``env``: its pins, then the tools the verification runs with."""
+    lines = [f"{dist}=={version}" for dist, version in env.pins] + list(VERIFY_TOOLS)
+    return "\n".join(lines) + "\n"
+
+
+def lock_path(root: Path, name: str) -> Path:
+    return root / REQUIREMENTS / f"{name}.txt"
+
+
+def tox_env(config: Config, env: Environment, root: Path) -> ToxEnv:
+    labels = [f"keras{env.keras}", "verify"]
+    if not config.steps_for(env.name) and env.name not in source_envs(config):
+        labels.append("verify-only")
+    lock = lock_path(root, env.name)
+    if lock.exists():
+        deps: tuple[str, ...] = (f"-r {lock.relative_to(root).as_posix()}",)
+        description = f"{env.description}: {_role(config, env)}"
+    else:  # pinned TensorFlow/Keras, tools unpinned, until `tox -e pin` writes the lock
+        deps = tuple(requirements_in(env).split())
+        description = f"{env.description} (NOT LOCKED: run tox -e pin): {_role(config, env)}"
+    return ToxEnv(
+        env.name,
+        description,
+        tuple(labels),
+        tuple(depends(config, env.name)),
+        deps,
+        env.legacy,
+    )
+
+
+def tox_envs(config: Config, root: Path) -> list[ToxEnv]:
+    """Every environment of ``config``, each after the environments it depends on (otherwise in
+    ``harness.toml``'s order)."""
+    pending = list(config.environments)
+    ordered: list[str] = []
+    while pending:
+        ready = [n for n in pending if set(depends(config, n)) <= set(ordered)]
+        if not ready:
+            raise ConfigError(
+                f"The environments {pending} in {config.path} depend on each other in a cycle. "
+                f"Fix: let each spec be written by an environment that reads only older ones."
+            )
+        ordered.append(ready[0])
+        pending.remove(ready[0])
+    return [tox_env(config, config.environments[name], root) for name in ordered]
+
+
+def lock_problems(config: Config, root: Path) -> list[str]:
+    """One line per environment whose ``requirements/<env>.in``/``.txt`` is missing or does not
+    match its pins in ``harness.toml``; empty when every lock file is current."""
+    problems = []
+    for env in config.environments.values():
+        source = root / REQUIREMENTS / f"{env.name}.in"
+        lock = lock_path(root, env.name)
+        if not env.pins:
+            problems.append(
+                f"{env.name}: pins nothing in {config.path}. Fix: write "
+                f'{env.name} = {{ tensorflow = "X.Y.Z", keras = "X.Y.Z" }}.'
+            )
+        elif not source.exists() or source.read_text(encoding="utf-8") != requirements_in(env):
+            problems.append(
+                f"{env.name}: {source} does not match its pins in {config.path}. "
+                f"Fix: tox -e pin -- {env.name}"
+            )
+        elif not lock.exists():
+            problems.append(f"{env.name}: {lock} is missing. Fix: tox -e pin -- {env.name}")
+        else:
+            locked = set(lock.read_text(encoding="utf-8").split())
+            for dist, version in env.pins:
+                if f"{dist}=={version}" not in locked:
+                    problems.append(
+                        f"{env.name}: {lock} does not pin {dist}=={version}. "
+                        f"Fix: tox -e pin -- {env.name}"
+                    )
+    return problems
+
+
+def pin(
+    config: Config,
+    root: Path,
+    names: Sequence[str],
+    uv: Sequence[str],
+    upgrade: bool = False,
+) -> list[str]:
+    """Write ``requirements/<env>.in`` and compile ``<env>.txt`` for ``names`` (all when empty)
+    whose files are stale (all of them with ``upgrade``). Returns the environments compiled.
+
+    Each lock file is compiled into a temporary file and moved into place only when uv succeeds,
+    so a failed resolution leaves the old lock file as it was.
+    """
+    stale = {line.split(":", 1)[0] for line in lock_problems(config, root)}
+    chosen = [config.environment(name).name for name in names] or list(config.environments)
+    compiled = []
+    for name in chosen:
+        env = config.environments[name]
+        if not env.pins:
+            raise ConfigError(
+                f"{name} pins nothing in {config.path}, so there is nothing to lock. Fix: write "
+                f'{name} = {{ tensorflow = "X.Y.Z", keras = "X.Y.Z" }}.'
+            )
+        if name not in stale and not upgrade:
+            continue
+        source = root / REQUIREMENTS / f"{name}.in"
+        source.write_text(requirements_in(env), encoding="utf-8")
+        lock = lock_path(root, name)
+        handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".txt", dir=lock.parent)
+        os.close(handle)
+        try:
+            command = [*uv, *UV_COMPILE, str(source.relative_to(root)), "-o", temp]
+            done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise ConfigError(
+                    f"uv could not lock {source} (exit {done.returncode}): "
+                    f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}. "
+                    f"Fix: check the pins of {name} in {config.path} exist on PyPI."
+                )
+            os.replace(temp, lock)
+        finally:
+            Path(temp).unlink(missing_ok=True)
+        compiled.append(name)
+    return compiled
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m harness.toxenvs [--label L]``: the environments as a JSON list (for a CI
+    workflow's job matrix); runs with the standard library only."""
+    parser = argparse.ArgumentParser(prog="python -m harness.toxenvs")
+    parser.add_argument("--label", help="only the environments with this tox label")
+    parser.add_argument("--config", default="harness.toml")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    envs = tox_envs(config, config.path.parent)
+    print(json.dumps([e.name for e in envs if args.label is None or args.label in e.labels]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""The tox environments derived from harness.toml, and their lock files (no tox, no TF)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import runtime, toxenvs
+from harness.config import load_config
+from harness.errors import ConfigError, EnvironmentMismatchError
+
+ROOT = Path(__file__).parent.parent
+NEW_RELEASE = 'tf222 = { tensorflow = "2.22.0", keras = "3.16.0" }'
+
+
+def with_one_more_line(tmp_path: Path, line: str = NEW_RELEASE) -> Path:
+    """A copy of the project's harness.toml and requirements/ with ``line`` added to
+    ``[environments]``, as a user adding a release would write it."""
+    text = (ROOT / "harness.toml").read_text(encoding="utf-8")
+    anchor = "\ntf221 = "
+    at = text.index("\n", text.index(anchor) + 1)
+    (tmp_path / "harness.toml").write_text(text[:at] + "\n" + line + text[at:], encoding="utf-8")
+    (tmp_path / "requirements").mkdir()
+    for path in (ROOT / "requirements").glob("tf*.*"):
+        (tmp_path / "requirements" / path.name).write_bytes(path.read_bytes())
+    return tmp_path / "harness.toml"
+
+
+def test_every_environment_is_locked_to_its_pins_in_harness_toml() -> None:
+    assert toxenvs.lock_problems(load_config(ROOT / "harness.toml"), ROOT) == []
+
+
+def test_labels_depends_and_order_follow_the_steps() -> None:
+    envs = {e.name: e for e in toxenvs.tox_envs(load_config(ROOT / "harness.toml"), ROOT)}
+    assert envs["tf213"].depends == ()
+    assert envs["tf216"].depends == ("tf213", "tf215")
+    assert envs["tf216-legacy"].depends == ("tf213", "tf215", "tf216")
+    assert envs["tf216-keras33"].depends == ("tf213", "tf215", "tf216", "tf217")
+    assert envs["tf216-legacy"].labels == ("keras2", "verify", "verify-only")
+    assert envs["tf217"].labels == ("keras3", "verify")
+    assert envs["tf216-legacy"].legacy and not envs["tf216"].legacy
+    assert envs["tf221"].deps == ("-r requirements/tf221.txt",)
+    order = list(envs)
+    for name, env in envs.items():
+        assert all(order.index(dep) < order.index(name) for dep in env.depends)
+
+
+def test_one_line_adds_a_release(tmp_path: Path) -> None:
+    config = load_config(with_one_more_line(tmp_path))
+    new = {e.name: e for e in toxenvs.tox_envs(config, tmp_path)}["tf222"]
+    assert new.labels == ("keras3", "verify", "verify-only")
+    assert new.depends == ("tf213", "tf215", "tf216", "tf217")
+    assert config.environment("tf222").verify == (
+        "direct-keras",
+        "direct-h5",
+        "chain-h5",
+        "chain",
+        "chain-2.17",
+        "savedmodel",
+    )
+    # until `tox -e pin` locks it, TF and Keras are installed pinned, the tools unpinned
+    assert new.deps == (
+        "tensorflow==2.22.0",
+        "keras==3.16.0",
+        "pytest",
+        "filelock",
+        "pytest-xdist",
+        "pytest-timeout",
+    )
+    assert new.description.startswith("TensorFlow 2.22.0, Keras 3.16.0 (NOT LOCKED: run tox")
+    source = tmp_path / "requirements" / "tf222.in"
+    assert toxenvs.lock_problems(config, tmp_path) == [
+        f"tf222: {source} does not match its pins in {config.path}. Fix: tox -e pin -- tf222"
+    ]
+
+
+def fake_uv(tmp_path: Path, body: str) -> list[str]:
+    """A stand-in for uv (the lock's resolution is uv's job, not what is tested here)."""
+    script = tmp_path / "uv"
+    script.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return [str(script)]
+
+
+def test_pin_writes_the_in_file_and_moves_the_lock_into_place(tmp_path: Path) -> None:
+    config = load_config(with_one_more_line(tmp_path))
+    # the stand-in writes the .in file's pins to the path after -o, as uv pip compile would
+    uv = fake_uv(
+        tmp_path,
+        'out=""; for a; do [ "$prev" = "-o" ] && out=$a; prev=$a; done\n'
+        'grep "==" requirements/tf222.in > "$out"',
+    )
+    assert toxenvs.pin(config, tmp_path, [], uv) == ["tf222"]  # only the stale one
+    assert (tmp_path / "requirements" / "tf222.in").read_text() == (
+        "tensorflow==2.22.0\nkeras==3.16.0\npytest\nfilelock\npytest-xdist\npytest-timeout\n"
+    )
+    assert toxenvs.lock_problems(config, tmp_path) == []
+    assert not [p for p in os.listdir(tmp_path / "requirements") if p.startswith(".")]
+
+
+def test_a_failed_resolution_keeps_the_old_lock(tmp_path: Path) -> None:
+    config = load_config(with_one_more_line(tmp_path))
+    lock = tmp_path / "requirements" / "tf221.txt"
+    before = lock.read_bytes()
+    uv = fake_uv(tmp_path, 'echo "No solution found when resolving dependencies" >&2; exit 1')
+    with pytest.raises(ConfigError) as info:
+        toxenvs.pin(config, tmp_path, ["tf221"], uv, upgrade=True)
+    assert str(info.value) == (
+        f"uv could not lock {tmp_path / 'requirements' / 'tf221.in'} (exit 1): No solution "
+        f"found when resolving dependencies. Fix: check the pins of tf221 in {config.path} "
+        "exist on PyPI."
+    )
+    assert lock.read_bytes() == before
+    assert not [p for p in os.listdir(tmp_path / "requirements") if p.startswith(".")]
+
+
+def test_an_environment_that_drifted_from_its_pins_is_refused() -> None:
+    installed = importlib.metadata.version("pytest")
+    runtime.check_pins("tf999", (("pytest", installed),))
+    with pytest.raises(EnvironmentMismatchError) as info:
+        runtime.check_pins("tf999", (("pytest", "0.0.1"), ("tensorflow", "2.99.0")))
+    assert str(info.value) == (
+        f"Environment tf999 pins pytest==0.0.1 in harness.toml. Received: pytest {installed} "
+        f"in {sys.prefix}. Fix: tox -e pin -- tf999, then recreate the environment "
+        "(tox -r -e tf999)."
+    )
