@@ -22,8 +22,7 @@ def with_one_more_line(tmp_path: Path, line: str = NEW_RELEASE) -> Path:
     """A copy of the project's harness.toml and requirements/ with ``line`` added to
     ``[environments]``, as a user adding a release would write it."""
     text = (ROOT / "harness.toml").read_text(encoding="utf-8")
-    anchor = "\ntf221 = "
-    at = text.index("\n", text.index(anchor) + 1)
+    at = text.index("\n\n# ---- steps")  # the end of [environments]
     (tmp_path / "harness.toml").write_text(text[:at] + "\n" + line + text[at:], encoding="utf-8")
     (tmp_path / "requirements").mkdir()
     for path in (ROOT / "requirements").glob("tf*.*"):
