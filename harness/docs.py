@@ -68,8 +68,9 @@ COMPAT_INTRO = (
 )
 
 
-def pinned_versions(requirements: Path, env: str) -> dict[str, str]:
-    """TensorFlow, Keras and numpy as pinned in ``requirements/<env>.txt``."""
+def pinned_versions(requirements: Path, env: str, legacy: bool) -> dict[str, str]:
+    """TensorFlow, Keras (tf_keras where ``legacy``) and numpy as pinned in
+    ``requirements/<env>.txt``."""
     pins: dict[str, str] = {}
     path = requirements / f"{env}.txt"
     if path.exists():
@@ -77,7 +78,7 @@ def pinned_versions(requirements: Path, env: str) -> dict[str, str]:
             name, sep, version = line.partition("==")
             if sep:
                 pins[name.strip().lower()] = version.split(";")[0].strip()
-    keras = pins.get("tf-keras") if env.endswith("-legacy") else pins.get("keras")
+    keras = pins.get("tf-keras") if legacy else pins.get("keras")
     return {
         "tensorflow": pins.get("tensorflow", "?"),
         "keras": keras or "?",
@@ -89,6 +90,7 @@ def baseline_cells(
     baseline: dict[str, dict[str, Any]], config: Config, requirements: Path
 ) -> list[Cell]:
     cells = []
+    legacy = {name for name, environment in config.environments.items() if environment.legacy}
     for key, value in baseline.items():
         model, env, device, route, check = key.split("|")
         spec = str(config.routes[route].spec) if route in config.routes else route
@@ -102,7 +104,7 @@ def baseline_cells(
                 check,
                 str(value.get("status", "")),
                 numbers=dict(value.get("numbers", {})),
-                provenance={"versions": pinned_versions(requirements, env)},
+                provenance={"versions": pinned_versions(requirements, env, env in legacy)},
             )
         )
     return cells

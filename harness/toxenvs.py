@@ -131,34 +131,32 @@ def tox_envs(config: Config, root: Path) -> list[ToxEnv]:
     return [tox_env(config, config.environments[name], root) for name in ordered]
 
 
+def lock_problem(config: Config, env: Environment, root: Path) -> str | None:
+    """Why ``requirements/<env>.in``/``.txt`` is missing or does not match the pins of ``env``
+    in ``harness.toml``; None when its lock file is current."""
+    source = root / REQUIREMENTS / f"{env.name}.in"
+    lock = lock_path(root, env.name)
+    fix = f"Fix: tox -e pin -- {env.name}"
+    if not env.pins:
+        return (
+            f"{env.name}: pins nothing in {config.path}. Fix: write "
+            f'{env.name} = {{ tensorflow = "X.Y.Z", keras = "X.Y.Z" }}.'
+        )
+    if not source.exists() or source.read_text(encoding="utf-8") != requirements_in(env):
+        return f"{env.name}: {source} does not match its pins in {config.path}. {fix}"
+    if not lock.exists():
+        return f"{env.name}: {lock} is missing. {fix}"
+    locked = set(lock.read_text(encoding="utf-8").split())
+    for dist, version in env.pins:
+        if f"{dist}=={version}" not in locked:
+            return f"{env.name}: {lock} does not pin {dist}=={version}. {fix}"
+    return None
+
+
 def lock_problems(config: Config, root: Path) -> list[str]:
-    """One line per environment whose ``requirements/<env>.in``/``.txt`` is missing or does not
-    match its pins in ``harness.toml``; empty when every lock file is current."""
-    problems = []
-    for env in config.environments.values():
-        source = root / REQUIREMENTS / f"{env.name}.in"
-        lock = lock_path(root, env.name)
-        if not env.pins:
-            problems.append(
-                f"{env.name}: pins nothing in {config.path}. Fix: write "
-                f'{env.name} = {{ tensorflow = "X.Y.Z", keras = "X.Y.Z" }}.'
-            )
-        elif not source.exists() or source.read_text(encoding="utf-8") != requirements_in(env):
-            problems.append(
-                f"{env.name}: {source} does not match its pins in {config.path}. "
-                f"Fix: tox -e pin -- {env.name}"
-            )
-        elif not lock.exists():
-            problems.append(f"{env.name}: {lock} is missing. Fix: tox -e pin -- {env.name}")
-        else:
-            locked = set(lock.read_text(encoding="utf-8").split())
-            for dist, version in env.pins:
-                if f"{dist}=={version}" not in locked:
-                    problems.append(
-                        f"{env.name}: {lock} does not pin {dist}=={version}. "
-                        f"Fix: tox -e pin -- {env.name}"
-                    )
-    return problems
+    """One line per environment whose lock file is not current; empty when all are."""
+    found = (lock_problem(config, env, root) for env in config.environments.values())
+    return [problem for problem in found if problem is not None]
 
 
 def pin(
@@ -174,7 +172,6 @@ def pin(
     Each lock file is compiled into a temporary file and moved into place only when uv succeeds,
     so a failed resolution leaves the old lock file as it was.
     """
-    stale = {line.split(":", 1)[0] for line in lock_problems(config, root)}
     chosen = [config.environment(name).name for name in names] or list(config.environments)
     compiled = []
     for name in chosen:
@@ -184,7 +181,7 @@ def pin(
                 f"{name} pins nothing in {config.path}, so there is nothing to lock. Fix: write "
                 f'{name} = {{ tensorflow = "X.Y.Z", keras = "X.Y.Z" }}.'
             )
-        if name not in stale and not upgrade:
+        if lock_problem(config, env, root) is None and not upgrade:
             continue
         source = root / REQUIREMENTS / f"{name}.in"
         source.write_text(requirements_in(env), encoding="utf-8")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import runtime, toxenvs
+from harness import cli, runtime, toxenvs
 from harness.config import load_config
 from harness.errors import ConfigError, EnvironmentMismatchError
 
@@ -128,3 +128,15 @@ def test_an_environment_that_drifted_from_its_pins_is_refused() -> None:
         f"in {sys.prefix}. Fix: tox -e pin -- tf999, then recreate the environment "
         "(tox -r -e tf999)."
     )
+
+
+def test_pin_check_names_the_stale_environment_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = with_one_more_line(tmp_path)
+    assert cli.main(["--config", str(config), "pin", "--check"]) == 1
+    assert capsys.readouterr().out == (
+        f"stale: tf222: {tmp_path / 'requirements' / 'tf222.in'} does not match its pins in "
+        f"{config}. Fix: tox -e pin -- tf222\n"
+    )
+    assert cli.main(["--config", str(ROOT / "harness.toml"), "pin", "--check"]) == 0
