@@ -57,11 +57,12 @@ def source_envs(config: Config) -> list[str]:
     return [name for name, env in config.environments.items() if env.version == version]
 
 
-def depends(config: Config, name: str) -> list[str]:
-    """The environments that write what ``name`` reads: the source models and goldens, every
-    step on the way to a route it verifies, and every step on the way to a step it runs."""
+def depends(config: Config, name: str, sources: list[str]) -> list[str]:
+    """The environments that write what ``name`` reads: the source models and goldens (written
+    by ``sources``), every step on the way to a route it verifies, and every step on the way to
+    a step it runs."""
     source = Spec.parse(DEFAULT_SOURCE)
-    needed = set(source_envs(config))
+    needed = set(sources)
     wanted = [config.routes[route].spec for route in config.environment(name).verify]
     wanted += [step.source for step in config.steps_for(name)]
     for spec in wanted:
@@ -71,14 +72,14 @@ def depends(config: Config, name: str) -> list[str]:
     return [env for env in config.environments if env in needed]
 
 
-def _role(config: Config, env: Environment) -> str:
+def _role(config: Config, env: Environment, is_source: bool) -> str:
     steps = [
         f"{step.source} -> {step.target}"
         + (" (metrics recompiled)" if step.recompile_metrics else "")
         for step in config.steps_for(env.name)
     ]
     role = f"step {', '.join(steps)}; " if steps else ""
-    if env.name in source_envs(config):
+    if is_source:
         role = f"build the cases, record goldens, {role}"
     return f"{role}verify {', '.join(env.verify) or 'no routes'}"
 
@@ -93,34 +94,32 @@ def lock_path(root: Path, name: str) -> Path:
     return root / REQUIREMENTS / f"{name}.txt"
 
 
-def tox_env(config: Config, env: Environment, root: Path) -> ToxEnv:
+def tox_env(
+    config: Config, env: Environment, root: Path, needs: list[str], is_source: bool
+) -> ToxEnv:
     labels = [f"keras{env.keras}", "verify"]
-    if not config.steps_for(env.name) and env.name not in source_envs(config):
+    if not config.steps_for(env.name) and not is_source:
         labels.append("verify-only")
     lock = lock_path(root, env.name)
+    role = _role(config, env, is_source)
     if lock.exists():
         deps: tuple[str, ...] = (f"-r {lock.relative_to(root).as_posix()}",)
-        description = f"{env.description}: {_role(config, env)}"
+        description = f"{env.description}: {role}"
     else:  # pinned TensorFlow/Keras, tools unpinned, until `tox -e pin` writes the lock
         deps = tuple(requirements_in(env).split())
-        description = f"{env.description} (NOT LOCKED: run tox -e pin): {_role(config, env)}"
-    return ToxEnv(
-        env.name,
-        description,
-        tuple(labels),
-        tuple(depends(config, env.name)),
-        deps,
-        env.legacy,
-    )
+        description = f"{env.description} (NOT LOCKED: run tox -e pin): {role}"
+    return ToxEnv(env.name, description, tuple(labels), tuple(needs), deps, env.legacy)
 
 
 def tox_envs(config: Config, root: Path) -> list[ToxEnv]:
     """Every environment of ``config``, each after the environments it depends on (otherwise in
     ``harness.toml``'s order)."""
+    sources = source_envs(config)
+    needs = {name: depends(config, name, sources) for name in config.environments}
     pending = list(config.environments)
     ordered: list[str] = []
     while pending:
-        ready = [n for n in pending if set(depends(config, n)) <= set(ordered)]
+        ready = [n for n in pending if set(needs[n]) <= set(ordered)]
         if not ready:
             raise ConfigError(
                 f"The environments {pending} in {config.path} depend on each other in a cycle. "
@@ -128,7 +127,10 @@ def tox_envs(config: Config, root: Path) -> list[ToxEnv]:
             )
         ordered.append(ready[0])
         pending.remove(ready[0])
-    return [tox_env(config, config.environments[name], root) for name in ordered]
+    return [
+        tox_env(config, config.environments[name], root, needs[name], name in sources)
+        for name in ordered
+    ]
 
 
 def lock_problem(config: Config, env: Environment, root: Path) -> str | None:
@@ -176,12 +178,10 @@ def pin(
     compiled = []
     for name in chosen:
         env = config.environments[name]
-        if not env.pins:
-            raise ConfigError(
-                f"{name} pins nothing in {config.path}, so there is nothing to lock. Fix: write "
-                f'{name} = {{ tensorflow = "X.Y.Z", keras = "X.Y.Z" }}.'
-            )
-        if lock_problem(config, env, root) is None and not upgrade:
+        problem = lock_problem(config, env, root)
+        if not env.pins:  # nothing to lock: the problem says what to write
+            raise ConfigError(str(problem))
+        if problem is None and not upgrade:
             continue
         source = root / REQUIREMENTS / f"{name}.in"
         source.write_text(requirements_in(env), encoding="utf-8")

@@ -113,25 +113,30 @@ def test_tf_keras_makes_a_keras2_legacy_environment(tmp_path: Path) -> None:
     assert env.description == "TensorFlow 2.16.2 with tf_keras 2.16.0 (TF_USE_LEGACY_KERAS=1)"
 
 
-def test_an_environment_pins_exact_versions_and_known_keys(tmp_path: Path) -> None:
-    path = _env_config(tmp_path, 'tf222 = { tensorflow = ">=2.22", keras = "3.16.0" }')
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            'tf222 = { tensorflow = ">=2.22", keras = "3.16.0" }',
+            ": tensorflow must be an exact version string. Received: '>=2.22'. Fix: pin one "
+            'release, e.g. tensorflow = "2.16.2".',
+        ),
+        (
+            'tf222 = { tensorflow = "2.22.0", kears = "3.16.0" }',
+            " has unknown keys ['kears']. Fix: use only "
+            "['tensorflow', 'keras', 'tf_keras', 'version', 'verify', 'description'].",
+        ),
+        (
+            'tf222 = { tensorflow = "2.22.0", version = "2.21" }',
+            ' needs a TensorFlow version: tensorflow = "X.Y.Z" (or version = "X.Y" matching '
+            "it). Received: tensorflow='2.22.0', version='2.21'.",
+        ),
+    ],
+)
+def test_an_environment_pins_exact_versions_and_known_keys(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    path = _env_config(tmp_path, line)
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert str(info.value) == (
-        f"[environments.tf222] in {path}: tensorflow must be an exact version string. "
-        "Received: '>=2.22'. Fix: pin one release, e.g. tensorflow = \"2.16.2\"."
-    )
-    path = _env_config(tmp_path, 'tf222 = { tensorflow = "2.22.0", kears = "3.16.0" }')
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert str(info.value) == (
-        f"[environments.tf222] in {path} has unknown keys ['kears']. Fix: use only "
-        "['tensorflow', 'keras', 'tf_keras', 'version', 'verify', 'description']."
-    )
-    path = _env_config(tmp_path, 'tf222 = { tensorflow = "2.22.0", version = "2.21" }')
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert str(info.value) == (
-        f'[environments.tf222] in {path} needs a TensorFlow version: tensorflow = "X.Y.Z" (or '
-        "version = \"X.Y\" matching it). Received: tensorflow='2.22.0', version='2.21'."
-    )
+    assert str(info.value) == f"[environments.tf222] in {path}{message}"
