@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.compare import Tolerance
 from harness.errors import ConfigError, SpecError
 from harness.specs import Spec
 
@@ -72,6 +73,9 @@ class Config:
     steps: list[Step]
     routes: dict[str, Route]
     extra: dict[str, Any] = field(default_factory=dict)
+    #: how far the golden may be from the source model replayed on another runner's hardware
+    #: (``[numerics.cross_hardware]``); exact when not declared
+    cross_hardware: Tolerance = field(default_factory=Tolerance)
 
     def environment(self, name: str) -> Environment:
         try:
@@ -194,8 +198,35 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
                 f"{step.name}. Fix: give each spec one producer."
             )
         producers[step.target] = step
-    extra = {k: v for k, v in data.items() if k not in {"routes", "environments", "steps"}}
-    return Config(path, environments, steps, routes, extra)
+    known = {"routes", "environments", "steps", "numerics"}
+    extra = {k: v for k, v in data.items() if k not in known}
+    return Config(path, environments, steps, routes, extra, _numerics(data, path))
+
+
+def _numerics(data: dict[str, Any], path: Path) -> Tolerance:
+    """``[numerics.cross_hardware]``: ``max_abs`` and/or ``max_ulp``, with a ``reason``."""
+    table = data.get("numerics", {}).get("cross_hardware")
+    if table is None:
+        return Tolerance()
+    where = "[numerics.cross_hardware]"
+    unknown = sorted(set(table) - {"max_abs", "max_ulp", "reason"})
+    reason = table.get("reason")
+    max_abs, max_ulp = table.get("max_abs", 0.0), table.get("max_ulp", 0)
+    if (
+        unknown
+        or not isinstance(reason, str)
+        or not reason.strip()
+        or not isinstance(max_abs, int | float)
+        or not isinstance(max_ulp, int)
+        or max_abs < 0
+        or max_ulp < 0
+    ):
+        raise ConfigError(
+            f"{where} in {path} is invalid. Received: {table!r}. Fix: give max_abs (a number "
+            f">= 0) and/or max_ulp (an integer >= 0) and a reason that says how they were "
+            f"measured."
+        )
+    return Tolerance(float(max_abs), int(max_ulp), reason)
 
 
 _ENV_KEYS = ("tensorflow", "keras", "tf_keras", "version", "verify", "description")

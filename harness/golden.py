@@ -61,19 +61,21 @@ class Golden:
         return int(self.meta["batch_size"])
 
 
-def golden_files(golden_dir: Path, model: str) -> tuple[Path, Path]:
+def golden_files(golden_dir: Path, model: str, stem: str = "golden") -> tuple[Path, Path]:
+    """``<dir>/<model>/<stem>.json`` and ``.npz`` (runner references use the stem
+    ``reference``)."""
     folder = golden_dir / model
-    return folder / "golden.json", folder / "golden.npz"
+    return folder / f"{stem}.json", folder / f"{stem}.npz"
 
 
 def exists(golden_dir: Path, model: str) -> bool:
     return all(path.exists() for path in golden_files(golden_dir, model))
 
 
-def read_golden(golden_dir: Path, model: str) -> Golden:
+def read_golden(golden_dir: Path, model: str, stem: str = "golden") -> Golden:
     import numpy as np
 
-    json_path, npz_path = golden_files(golden_dir, model)
+    json_path, npz_path = golden_files(golden_dir, model, stem)
     if not json_path.exists() or not npz_path.exists():
         raise GoldenError(
             f"Golden for model {model!r} is missing: {json_path.parent}. Fix: record it in the "
@@ -122,10 +124,10 @@ def read_golden(golden_dir: Path, model: str) -> Golden:
     )
 
 
-def write_golden(golden_dir: Path, golden: Golden) -> None:
+def write_golden(golden_dir: Path, golden: Golden, stem: str = "golden") -> None:
     import numpy as np
 
-    json_path, npz_path = golden_files(golden_dir, golden.model)
+    json_path, npz_path = golden_files(golden_dir, golden.model, stem)
     arrays: dict[str, Any] = {}
     for prefix, values in (
         ("x", golden.x),
@@ -158,6 +160,7 @@ def record_golden(
     y: list[Any],
     batch_size: int,
     command: str,
+    hardware: dict[str, Any] | None = None,
 ) -> Golden:
     """Run the source model in the source environment and capture what it does (TensorFlow)."""
     from harness import formats, runtime
@@ -185,6 +188,7 @@ def record_golden(
             "device": device_kind,
             "device_name": device_name,
             "command": command,
+            **({"hardware": hardware} if hardware else {}),
         },
     }
     return Golden(model, meta, list(x), list(y), predictions, [value for _, value in slots])

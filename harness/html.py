@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Any
 
 from harness.render import counts, sort_rows
-from harness.results import CHECKS, Cell
+from harness.results import CHECKS, SOURCE_CHECKS, Cell
 
 COLOURS = {
     "pass": "#2e7d32",
@@ -25,7 +25,7 @@ TEMPLATE = "templates/matrix.html"
 def cell_label(cell: Cell) -> str:
     """Plain text for a table cell (no emoji: fonts without them show boxes)."""
     if cell.kind == "pass":
-        if cell.check in ("predict", "evaluate"):
+        if cell.check in ("predict", "evaluate", "replay"):
             if cell.numbers.get("mismatches", 0) == 0:
                 return "bitwise"
             return f"≤{cell.numbers.get('max_ulp', 0)} ULP"
@@ -43,7 +43,7 @@ def render_html(cells: list[Cell], *, route_order: list[str] | None = None) -> s
     ordered = sort_rows(cells, route_order)
     payload: dict[str, Any] = {
         "colours": COLOURS,
-        "checks": list(CHECKS),
+        "checks": list(CHECKS + SOURCE_CHECKS),
         "cells": [
             {**cell.to_json(), "kind": cell.kind, "text": cell_label(cell), "index": index}
             for index, cell in enumerate(ordered)
@@ -59,9 +59,9 @@ def render_html(cells: list[Cell], *, route_order: list[str] | None = None) -> s
         "__TOTAL__": str(len(cells)),
         "__COUNTS__": badges,
         "__MODELS__": _options(sorted({c.model for c in cells})),
-        "__ENVS__": _options(sorted({f"{c.env}-{c.device}" for c in cells})),
+        "__ENVS__": _options(sorted({f"{c.env}-{c.fingerprint or c.device}" for c in cells})),
         "__KINDS__": _options([k for k in kinds if kinds[k]]),
-        "__HEAD__": "".join(f"<th>{html.escape(check)}</th>" for check in CHECKS),
+        "__HEAD__": "".join(f"<th>{html.escape(check)}</th>" for check in CHECKS + SOURCE_CHECKS),
         "__DATA__": data,
     }
     page = resources.files("harness").joinpath(TEMPLATE).read_text("utf-8")

@@ -210,6 +210,7 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
             device_name=device_name,
             versions=versions,
             timeout=_timeout(config),
+            hardware=harness_verifier.fingerprint.to_json(),
         )
         verdict: Verdict = harness_verifier.run(item)
         shards.add_cell(results_dir, verdict.cell)

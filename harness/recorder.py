@@ -15,7 +15,6 @@ from typing import Any
 from harness import cases, formats
 from harness.errors import GoldenError, HarnessError
 from harness.golden import exists, read_golden, record_golden, sha256_of, write_golden
-from harness.safety import check_safe
 from harness.verify import Verifier
 
 SYNTH_ROWS = 16
@@ -115,13 +114,7 @@ def check_golden(verifier: Verifier, model_id: str, mode: str | None) -> tuple[b
                 f"--model {model_id}."
             )
         return True, "golden present and matches its source file"
-    check_safe(source, model_id=model_id, trusted=entry.trusted, allowed=set(entry.custom_objects))
-    model = formats.load(
-        entry.source,
-        source,
-        custom_objects=verifier.registry.custom_objects(model_id),
-        trusted=entry.trusted,
-    )
+    model = verifier.open(model_id, entry.source)
     xs, ys = golden_inputs(verifier, model_id, model)
     golden = record_golden(
         model,
@@ -132,6 +125,7 @@ def check_golden(verifier: Verifier, model_id: str, mode: str | None) -> tuple[b
         y=ys,
         batch_size=len(xs[0]),
         command=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        hardware=verifier.fingerprint.to_json(),
     )
     write_golden(golden_dir, golden)
     verifier.forget_golden(model_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import atomic_open, write_json
-from harness.results import CHECKS, Cell
+from harness.results import CHECKS, SOURCE_CHECKS, Cell
 
 MATRIX_SCHEMA = 1
 DETAIL_CHARS = 240
@@ -27,7 +27,7 @@ _ICONS = {"pass": "✅", "limitation": "📘", "mismatch": "❌", "error": "💥
 def cell_text(cell: Cell) -> str:
     icon = _ICONS[cell.kind]
     if cell.kind == "pass":
-        if cell.check in ("predict", "evaluate"):
+        if cell.check in ("predict", "evaluate", "replay"):
             ulp = cell.numbers.get("max_ulp", 0)
             if cell.numbers.get("mismatches", 0) == 0:
                 return f"{icon} bitwise"
@@ -65,35 +65,74 @@ def render_markdown(
         "📘 documented limitation, ❌ mismatch, 💥 error, ⏭️ skipped (never counts as a pass).",
         "",
     ]
-    envs = sorted({(c.env, c.device) for c in cells})
-    lines += ["## Environments", "", "| environment | device | TensorFlow | Keras | numpy |"]
-    lines.append("|---|---|---|---|---|")
-    for env, device in envs:
-        sample = next(c for c in cells if (c.env, c.device) == (env, device))
+    envs = sorted({(c.env, c.device, c.fingerprint) for c in cells})
+    runners = runner_summaries(cells)
+    lines += ["## Environments", ""]
+    lines += [
+        "| environment | device | runner | TensorFlow | Keras | numpy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for env, device, fingerprint in envs:
+        sample = next(
+            c for c in cells if (c.env, c.device, c.fingerprint) == (env, device, fingerprint)
+        )
         versions = sample.provenance.get("versions", {})
         name = sample.provenance.get("device_name")
         lines.append(
-            f"| {env} | {device}{f' ({name})' if name else ''} | "
+            f"| {env} | {device}{f' ({name})' if name else ''} | {fingerprint or '—'} | "
             f"{versions.get('tensorflow', '?')} | {versions.get('keras', '?')} | "
             f"{versions.get('numpy', '?')} |"
         )
     lines.append("")
+    if runners:
+        lines += [
+            "## Runners",
+            "",
+            "Each runner's hardware fingerprint: cells of one fingerprint were compared with the "
+            "source model replayed on that hardware (the runner reference).",
+            "",
+            "| runner | hardware |",
+            "|---|---|",
+        ]
+        lines += [f"| {fp} | {summary} |" for fp, summary in sorted(runners.items())]
+        lines.append("")
+    replays = [c for c in cells if c.check in SOURCE_CHECKS]
+    if replays:
+        lines += [
+            "## Hardware drift",
+            "",
+            "The committed golden vs the source model replayed in the source environment on each "
+            "runner (`replay`), judged under the cross-hardware tolerance: hardware, not upgrade.",
+            "",
+            "| model | runner | replay |",
+            "|---|---|---|",
+        ]
+        for c in sorted(replays, key=lambda c: (c.model, c.fingerprint)):
+            lines.append(f"| {c.model} | {c.fingerprint or c.device} | {cell_text(c)} |")
+        lines.append("")
+    several = len({c.fingerprint for c in cells}) > 1
     for model in models:
         lines += [f"## {model}", "", "| environment | route (spec) | " + " | ".join(CHECKS) + " |"]
         lines.append("|---|---|" + "---|" * len(CHECKS))
         rank = {name: index for index, name in enumerate(route_order or [])}
         rows = sorted(
-            {(c.env, c.device, c.route, c.spec) for c in cells if c.model == model},
-            key=lambda row: (row[0], row[1], rank.get(row[2], len(rank)), row[2]),
+            {
+                (c.env, c.device, c.fingerprint, c.route, c.spec)
+                for c in cells
+                if c.model == model and c.check in CHECKS
+            },
+            key=lambda row: (row[0], row[1], row[2], rank.get(row[3], len(rank)), row[3]),
         )
-        for env, device, route, spec in rows:
+        for env, device, fingerprint, route, spec in rows:
             by_check = {
                 c.check: c
                 for c in cells
-                if (c.model, c.env, c.device, c.route) == (model, env, device, route)
+                if (c.model, c.env, c.device, c.fingerprint, c.route)
+                == (model, env, device, fingerprint, route)
             }
             texts = [cell_text(by_check[ch]) if ch in by_check else "—" for ch in CHECKS]
-            lines.append(f"| {env}-{device} | {route} ({spec}) | " + " | ".join(texts) + " |")
+            where = f"{env}-{fingerprint}" if several and fingerprint else f"{env}-{device}"
+            lines.append(f"| {where} | {route} ({spec}) | " + " | ".join(texts) + " |")
         lines.append("")
     shown = [
         c
@@ -115,7 +154,8 @@ def render_markdown(
             if len(text) > DETAIL_CHARS:
                 text = text[:DETAIL_CHARS] + " …"
             lines.append(
-                f"- `{c.model}` {c.env}-{c.device} {c.route} {c.check}: **{c.status}** — {text}"
+                f"- `{c.model}` {c.env}-{c.fingerprint or c.device} {c.route} {c.check}: "
+                f"**{c.status}** — {text}"
             )
         lines.append("")
     used = sorted({c.status.split(":", 1)[1] for c in cells if c.kind == "limitation"})
@@ -127,15 +167,26 @@ def render_markdown(
     return "\n".join(lines)
 
 
+def runner_summaries(cells: list[Cell]) -> dict[str, str]:
+    """Fingerprint id -> its one-line hardware summary, for every runner in ``cells``."""
+    found: dict[str, str] = {}
+    for cell in cells:
+        if cell.fingerprint and cell.fingerprint not in found:
+            hardware = cell.provenance.get("hardware", {})
+            found[cell.fingerprint] = str(hardware.get("summary", ""))
+    return found
+
+
 def sort_rows(cells: list[Cell], route_order: list[str] | None = None) -> list[Cell]:
     rank = {name: index for index, name in enumerate(route_order or [])}
-    checks = {name: index for index, name in enumerate(CHECKS)}
+    checks = {name: index for index, name in enumerate(CHECKS + SOURCE_CHECKS)}
     return sorted(
         cells,
         key=lambda c: (
             c.model,
             c.env,
             c.device,
+            c.fingerprint,
             rank.get(c.route, len(rank)),
             c.route,
             checks.get(c.check, len(checks)),
@@ -193,6 +244,9 @@ CSV_COLUMNS = (
     "keras",
     "device_name",
     "runner",
+    "fingerprint",
+    "hardware",
+    "compared_with",
     "lineage",
 )
 
@@ -225,6 +279,9 @@ def render_csv(cells: list[Cell]) -> str:
                 versions.get("keras", ""),
                 c.provenance.get("device_name", ""),
                 c.provenance.get("runner", ""),
+                c.fingerprint,
+                c.provenance.get("hardware", {}).get("summary", ""),
+                c.provenance.get("compared_with", ""),
                 lineage,
             ]
         )
@@ -251,8 +308,8 @@ def fit_summary(markdown: str, cells: list[Cell], limit: int = SUMMARY_LIMIT) ->
         "| environment | " + " | ".join(KIND_ORDER) + " |",
         "|---|" + "---|" * len(KIND_ORDER),
     ]
-    for env in sorted({(c.env, c.device) for c in cells}):
-        n = counts([c for c in cells if (c.env, c.device) == env])
+    for env in sorted({(c.env, c.fingerprint or c.device) for c in cells}):
+        n = counts([c for c in cells if (c.env, c.fingerprint or c.device) == env])
         lines.append(f"| {env[0]}-{env[1]} | " + " | ".join(str(n[k]) for k in KIND_ORDER) + " |")
     text = "\n".join(lines) + "\n"
     return text.encode("utf-8")[:limit].decode("utf-8", "ignore")

@@ -13,6 +13,9 @@ from harness.errors import ResultsError
 
 RESULTS_SCHEMA = 1
 CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state")
+#: the checks of the source environment on each runner: ``replay`` is the hardware drift (the
+#: committed golden vs the source model replayed on this runner's hardware)
+SOURCE_CHECKS = ("replay",)
 STATUS_RE = re.compile(r"^(pass|mismatch|error:[A-Za-z0-9_.]+|limitation:[a-z0-9_.-]+|skipped:.+)$")
 
 
@@ -30,10 +33,23 @@ class Cell:
     detail: str = ""
     numbers: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: the runner's hardware fingerprint id (``cpu-0bbfdbc7``); its details are in
+    #: ``provenance["hardware"]``. Not part of :attr:`key`: the baseline holds on any runner.
+    fingerprint: str = ""
 
     @property
     def key(self) -> str:
         return "|".join((self.model, self.env, self.device, self.route, self.check))
+
+    @property
+    def run_key(self) -> str:
+        """:attr:`key` and the fingerprint: one cell per runner in a merged matrix."""
+        return f"{self.key}|{self.fingerprint}"
+
+    @property
+    def runner_label(self) -> str:
+        """What names this cell's runner in file names: the fingerprint, else the device."""
+        return self.fingerprint or self.device
 
     @property
     def kind(self) -> str:
@@ -68,7 +84,7 @@ def write_results(
         "env": env,
         "device": device,
         "run": run,
-        "cells": [cell.to_json() for cell in sorted(cells, key=lambda c: c.key)],
+        "cells": [cell.to_json() for cell in sorted(cells, key=lambda c: c.run_key)],
     }
     write_json(path, data, indent=1)
 
@@ -97,6 +113,6 @@ def merge_into(
     from harness.atomic import lock_for
 
     with lock_for(path):
-        merged = {cell.key: cell for cell in (read_results(path) if path.exists() else [])}
-        merged.update({cell.key: cell for cell in cells})
+        merged = {cell.run_key: cell for cell in (read_results(path) if path.exists() else [])}
+        merged.update({cell.run_key: cell for cell in cells})
         write_results(path, env=env, device=device, run=run, cells=list(merged.values()))

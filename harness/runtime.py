@@ -75,6 +75,32 @@ def device() -> tuple[str, str]:
     return "cpu", cpu_model()
 
 
+def gpu_details() -> dict[str, str] | None:
+    """The first GPU's name, compute capability and driver, and the CUDA/cuDNN versions of
+    this TensorFlow build; None without a GPU."""
+    tf = import_tensorflow()
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    build = tf.sysconfig.get_build_info()
+    driver = "?"
+    try:
+        with open("/proc/driver/nvidia/version", encoding="utf-8") as handle:
+            words = handle.readline().split()
+            driver = next((w for w in words if w[:1].isdigit() and "." in w), "?")
+    except OSError:
+        pass
+    capability = details.get("compute_capability")
+    return {
+        "name": str(details.get("device_name", gpus[0].name)),
+        "compute_capability": ".".join(str(p) for p in capability) if capability else "?",
+        "driver": driver,
+        "cuda": str(build.get("cuda_version", "?")),
+        "cudnn": str(build.get("cudnn_version", "?")),
+    }
+
+
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux), else the machine type."""
     try:

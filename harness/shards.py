@@ -1,19 +1,22 @@
 """Results written as each cell is made, one shard per process, merged at the end of the session.
 
 Each process that runs checks (the pytest process, or each pytest-xdist worker) appends every
-cell, as one JSON line, to its own shard ``<env>-<device>.part-<worker>-<pid>.jsonl`` as soon as
+cell, as one JSON line, to its own shard ``<env>-<runner>.part-<worker>-<pid>.jsonl`` as soon as
 it is made (one writer per shard: no lock, no rewrite; a line cut by a crash is dropped), and
 leaves an in-flight marker naming the check it is running. A worker that crashes, hangs past the
 per-check timeout or is killed for memory loses nothing it had finished, and the process that
 started the session turns the check it was running into an error cell of its own
 (``error:WorkerCrashed`` or ``error:Timeout``); pytest-xdist then starts a new worker for the
-remaining checks. At the end, the shards of this session are merged into ``<env>-<device>.json``.
+remaining checks. At the end, the shards of this session are merged into ``<env>-<runner>.json``.
+``<runner>`` is the hardware fingerprint id (``cpu-0bbfdbc7``): runners of several kinds can
+share one build folder, and the matrix shows each.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -22,19 +25,22 @@ from harness.atomic import lock_for, write_json
 from harness.results import Cell, merge_into, write_results
 
 MARKER_PREFIX = ".inflight-"
+#: a runner label in a shard's name: the fingerprint id, or the device of a pre-fingerprint shard
+#: (so that ``tf216``'s shards are not confused with ``tf216-legacy``'s)
+RUNNER_RE = re.compile(r"^(cpu|gpu)(-[0-9a-f]{8})?$")
 
 
 def worker_name() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def shard_path(results_dir: Path, env: str, device: str) -> Path:
-    return results_dir / f"{env}-{device}.part-{worker_name()}-{os.getpid()}.jsonl"
+def shard_path(results_dir: Path, env: str, runner: str) -> Path:
+    return results_dir / f"{env}-{runner}.part-{worker_name()}-{os.getpid()}.jsonl"
 
 
 def add_cell(results_dir: Path, cell: Cell) -> None:
     """Append one cell to this process's shard and flush it to disk."""
-    path = shard_path(results_dir, cell.env, cell.device)
+    path = shard_path(results_dir, cell.env, cell.runner_label)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(cell.to_json()) + "\n")
@@ -65,6 +71,7 @@ def mark_inflight(
     device_name: str,
     versions: dict[str, str],
     timeout: float | None,
+    hardware: dict[str, Any] | None = None,
 ) -> None:
     write_json(
         _marker(results_dir),
@@ -73,6 +80,7 @@ def mark_inflight(
             "env": env,
             "device": device,
             "device_name": device_name,
+            "hardware": hardware or {},
             "versions": versions,
             "timeout": timeout,
             "started": time.time(),
@@ -144,6 +152,7 @@ def crash_cell(results_dir: Path, item_id: str) -> Cell | None:
                 f"checks went on in a new worker"
             )
         _poison(results_dir, data["env"], item["model"], status)
+        hardware = data.get("hardware") or {}
         return Cell(
             model=item["model"],
             env=data["env"],
@@ -158,7 +167,9 @@ def crash_cell(results_dir: Path, item_id: str) -> Cell | None:
                 "versions": data.get("versions", {}),
                 "device_name": data.get("device_name", ""),
                 "runner": os.environ.get("HARNESS_RUNNER", ""),
+                **({"hardware": hardware} if hardware else {}),
             },
+            fingerprint=str(hardware.get("id", "")),
         )
     return None
 
@@ -172,28 +183,37 @@ def consolidate(
     extra: list[Cell],
     run: dict[str, Any],
 ) -> list[Path]:
-    """Merge this session's shards (and ``extra`` cells) into ``<env>-<device>.json``.
+    """Merge this session's shards (and ``extra`` cells) into ``<env>-<runner>.json``.
 
     A complete session replaces the file; a partial one (``-k``, ``--model``) updates only the
     cells it ran. Shards left by an older, killed session are removed unread.
     """
-    by_device: dict[str, list[Cell]] = {}
+    by_runner: dict[str, list[Cell]] = {}
     for cell in extra:
-        by_device.setdefault(cell.device, []).append(cell)
-    shards = sorted(results_dir.glob(f"{env}-*.part-*.jsonl"))
+        by_runner.setdefault(cell.runner_label, []).append(cell)
+    shards = [
+        shard
+        for shard in sorted(results_dir.glob(f"{env}-*.part-*.jsonl"))
+        if RUNNER_RE.match(shard.name[len(env) + 1 :].split(".part-", 1)[0])
+    ]
     for shard in shards:
         if shard.stat().st_mtime >= since - 1:
-            device = shard.name[len(env) + 1 :].split(".part-", 1)[0]
-            by_device.setdefault(device, []).extend(read_shard(shard))
+            runner = shard.name[len(env) + 1 :].split(".part-", 1)[0]
+            by_runner.setdefault(runner, []).extend(read_shard(shard))
     written = []
-    for device, listed in sorted(by_device.items()):
-        cells = list({cell.key: cell for cell in listed}.values())
-        final = results_dir / f"{env}-{device}.json"
+    for runner, listed in sorted(by_runner.items()):
+        cells = list({cell.run_key: cell for cell in listed}.values())
+        device = cells[0].device
+        hardware = [c.provenance["hardware"] for c in cells if "hardware" in c.provenance]
+        meta = {**run, **({"hardware": hardware[0]} if hardware else {})}
+        final = results_dir / f"{env}-{runner}.json"
         if complete:
             with lock_for(final):
-                write_results(final, env=env, device=device, run=run, cells=cells)
+                write_results(final, env=env, device=device, run=meta, cells=cells)
+            if final.name != f"{env}-{device}.json":  # superseded: written before fingerprints
+                (results_dir / f"{env}-{device}.json").unlink(missing_ok=True)
         else:
-            merge_into(final, env=env, device=device, run=run, cells=cells)
+            merge_into(final, env=env, device=device, run=meta, cells=cells)
         written.append(final)
     for shard in shards:
         shard.unlink(missing_ok=True)

@@ -1,5 +1,10 @@
 """The checks: load, predict, evaluate, metrics and optimizer-state for (model, route) in the
-running environment, each turned into a :class:`~harness.results.Cell`.
+running environment, each turned into a :class:`~harness.results.Cell`; in the source
+environment also ``replay``, the hardware drift between the golden and this runner.
+
+Outputs are compared with the runner reference of this runner's hardware fingerprint (see
+:mod:`harness.reference`), exactly unless a tolerance is declared; without a reference, with the
+golden under the cross-hardware tolerance, and the cell says so.
 
 A check either passes or makes an :class:`Observation` (an exception, or a named deviation such
 as ``optimizer-state-lost``). The limitations catalogue then classifies it: explained by exactly
@@ -15,16 +20,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import runtime
+from harness import reference, runtime
 from harness.compare import Comparison, Tolerance, compare_arrays, compare_values
 from harness.config import Config, Route
 from harness.convert import read_step_record
 from harness.errors import GoldenError, HarnessError, describe
-from harness.golden import Golden, read_golden, sha256_of
+from harness.golden import Golden, read_golden, record_golden, sha256_of
+from harness.hardware import Fingerprint
 from harness.limitations import Catalogue, Limitation, Observation
 from harness.registry import Registry
 from harness.results import CHECKS, Cell
 from harness.safety import check_safe
+from harness.specs import Spec
+
+SOURCE_ROUTE = "source"  # the route name of the source environment's own items
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,16 @@ def observe_exception(exc: BaseException) -> Observation:
     return Observation("error", type(exc).__name__, describe(exc))
 
 
+def compare_outputs(want: list[Any], got: list[Any], tolerance: Tolerance) -> Comparison:
+    """Every output array of a model against the expected ones."""
+    total = Comparison()
+    if len(got) != len(want):
+        total.problems.append(f"expected {len(want)} outputs, got {len(got)}")
+    for index, (expected, actual) in enumerate(zip(want, got, strict=False)):
+        total.merge(compare_arrays(expected, actual, name=f"output{index}", tolerance=tolerance))
+    return total
+
+
 class Verifier:
     """Runs the checks of one environment; loads each (model, route) once per process."""
 
@@ -77,7 +96,9 @@ class Verifier:
         self._loaded: dict[tuple[str, str], Loaded] = {}
         self._goldens: dict[str, Golden | GoldenError] = {}
         self._device: tuple[str, str] | None = None
+        self._fingerprint: Fingerprint | None = None
         self._lineage: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self._expected: dict[str, reference.Expected] = {}
 
     # ------------------------------------------------------------------ items
     def is_source_env(self, model: str) -> bool:
@@ -89,7 +110,8 @@ class Verifier:
             if models and model_id not in models:
                 continue
             if self.is_source_env(model_id):
-                items.append(Item(model_id, "source", str(entry.source), "golden"))
+                items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "golden"))
+                items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "replay"))
             for route in self.config.routes_for(self.env.name):
                 if self.config.lineage(route.spec, entry.source, model_id) is None:
                     continue
@@ -102,6 +124,16 @@ class Verifier:
         if self._device is None:
             self._device = runtime.device()
         return self._device
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        """This runner's hardware fingerprint (read once per process)."""
+        if self._fingerprint is None:
+            from harness import hardware
+
+            gpu = runtime.gpu_details() if self.device[0] == "gpu" else None
+            self._fingerprint = hardware.fingerprint(gpu)
+        return self._fingerprint
 
     def golden(self, model: str) -> Golden:
         if model not in self._goldens:
@@ -116,6 +148,62 @@ class Verifier:
 
     def forget_golden(self, model: str) -> None:
         self._goldens.pop(model, None)
+        self._expected.pop(model, None)
+
+    def cross_hardware(self, model: str) -> Tolerance:
+        """How far the golden may be from this runner's replay: the model's declared ``replay``
+        tolerance, else harness.toml's ``[numerics.cross_hardware]``."""
+        declared = self.registry.get(model).tolerances.get("replay")
+        return Tolerance.from_json(declared) if declared else self.config.cross_hardware
+
+    def expected(self, model: str) -> reference.Expected:
+        """What this environment's outputs are compared with: the runner reference of this
+        fingerprint (the source environment records it, once per process), else the golden."""
+        if model not in self._expected:
+            golden = self.golden(model)
+            fingerprint = self.fingerprint
+            if self.is_source_env(model):
+                found: Golden | None = self._replay(model, golden)
+            else:
+                found = reference.read_reference(
+                    self.build_dir, fingerprint.id, self.golden_dir, golden
+                )
+            self._expected[model] = reference.Expected(
+                golden=golden,
+                outputs=found or golden,
+                basis="reference" if found else "golden",
+                fingerprint=fingerprint.id,
+                cross_hardware=self.cross_hardware(model),
+            )
+        return self._expected[model]
+
+    def _replay(self, model: str, golden: Golden) -> Golden:
+        """Run the committed source model on the golden's inputs here; store the reference."""
+        entry = self.registry.get(model)
+        replayed = record_golden(
+            self.open(model, entry.source),
+            model=model,
+            source_spec=str(entry.source),
+            source_path=self.registry.resolve(model, entry.source),
+            x=golden.x,
+            y=golden.y,
+            batch_size=golden.batch_size,
+            command="replay",
+        )
+        return reference.write_reference(
+            self.build_dir, self.fingerprint.to_json(), self.golden_dir, golden, replayed
+        )
+
+    def open(self, model: str, spec: Spec) -> Any:
+        """Check a model file's safety, then load it (TensorFlow)."""
+        from harness import formats
+
+        entry = self.registry.get(model)
+        path = self.registry.resolve(model, spec)
+        check_safe(path, model_id=model, trusted=entry.trusted, allowed=set(entry.custom_objects))
+        return formats.load(
+            spec, path, custom_objects=self.registry.custom_objects(model), trusted=entry.trusted
+        )
 
     def tolerance(self, model: str, check: str) -> Tolerance:
         tolerances = self.registry.get(model).tolerances
@@ -126,8 +214,6 @@ class Verifier:
         key = (model, route.name)
         if key in self._loaded:
             return self._loaded[key]
-        from harness import formats
-
         loaded = Loaded()
         entry = self.registry.get(model)
         try:
@@ -139,33 +225,24 @@ class Verifier:
                         "error", record.exception, f"step {record.step} failed: {record.message}"
                     )
             if loaded.observation is None:
-                path = self.registry.resolve(model, route.spec)
-                check_safe(
-                    path, model_id=model, trusted=entry.trusted, allowed=set(entry.custom_objects)
-                )
-                loaded.model = formats.load(
-                    route.spec,
-                    path,
-                    custom_objects=self.registry.custom_objects(model),
-                    trusted=entry.trusted,
-                )
+                loaded.model = self.open(model, route.spec)
         except Exception as exc:
             loaded.observation = observe_exception(exc)
         self._loaded[key] = loaded
         return loaded
 
-    def lineage_provenance(self, model: str, route: Route) -> list[dict[str, str]]:
-        """Every hop's spec, writer and sha256, hashed once per (model, route) and process."""
-        key = (model, route.name)
+    def lineage_provenance(self, model: str, route: Route | None) -> list[dict[str, str]]:
+        """Every hop's spec, writer and sha256, hashed once per (model, route) and process
+        (``route`` None: the source file alone)."""
+        key = (model, route.name if route else SOURCE_ROUTE)
         if key not in self._lineage:
             self._lineage[key] = self._hash_lineage(model, route)
         return self._lineage[key]
 
-    def _hash_lineage(self, model: str, route: Route) -> list[dict[str, str]]:
+    def _hash_lineage(self, model: str, route: Route | None) -> list[dict[str, str]]:
         entry = self.registry.get(model)
-        specs = [entry.source] + [
-            s.target for s in self.config.lineage(route.spec, entry.source) or []
-        ]
+        steps = self.config.lineage(route.spec, entry.source) if route else []
+        specs = [entry.source] + [s.target for s in steps or []]
         hops = []
         for spec in specs:
             producer = self.config.producer(spec)
@@ -181,10 +258,16 @@ class Verifier:
 
     # ------------------------------------------------------------------ checks
     def run(self, item: Item) -> Verdict:
-        route = self.config.routes[item.route]
-        loaded = self.load(item.model, route)
         numbers: dict[str, Any] = {}
         detail = ""
+        if item.check == "replay":
+            try:
+                observation, detail, numbers = self._check_replay(item.model)
+            except Exception as exc:  # the source model cannot be replayed on this runner
+                observation = observe_exception(exc)
+            return self.classify(item, observation, detail, numbers)
+        route = self.config.routes[item.route]
+        loaded = self.load(item.model, route)
         observation = loaded.observation
         if observation is None:
             try:
@@ -206,8 +289,13 @@ class Verifier:
             return None, "loaded", {}
         golden = self.golden(item.model)
         backend = formats.backend()
+        if item.check == "optimizer-state":  # stored values: no hardware in them
+            return self._check_optimizer(golden, loaded)
+        expected = self.expected(item.model)
         if item.check == "predict":
-            return self._compare_outputs(item, golden, self._predictions(golden, loaded))
+            return self._labelled(
+                expected, self._compare_outputs(item, expected, self._predictions(golden, loaded))
+            )
         if item.check in ("evaluate", "metrics"):
             if loaded.evaluate is None and loaded.evaluate_error is None:
                 try:
@@ -223,14 +311,14 @@ class Verifier:
             assert loaded.evaluate is not None
             if item.check == "evaluate":
                 result = compare_values(
-                    golden.evaluate,
+                    expected.outputs.evaluate,
                     loaded.evaluate,
-                    tolerance=self.tolerance(item.model, "evaluate"),
+                    tolerance=expected.tolerance(self.tolerance(item.model, "evaluate")),
                 )
-                return self._verdict_numbers(result, "evaluate-mismatch", "evaluate")
-            return self._check_metrics(item, golden, loaded.evaluate)
-        if item.check == "optimizer-state":
-            return self._check_optimizer(golden, loaded)
+                return self._labelled(
+                    expected, self._verdict_numbers(result, "evaluate-mismatch", "evaluate")
+                )
+            return self._labelled(expected, self._check_metrics(item, expected, loaded.evaluate))
         raise HarnessError(f"Unknown check {item.check!r}. Fix: use one of {CHECKS}.")
 
     def _predictions(self, golden: Golden, loaded: Loaded) -> list[Any]:
@@ -243,16 +331,75 @@ class Verifier:
             )
         return loaded.predictions
 
-    def _compare_outputs(
-        self, item: Item, golden: Golden, outputs: list[Any]
+    @staticmethod
+    def _labelled(
+        expected: reference.Expected, verdict: tuple[Observation | None, str, dict[str, Any]]
     ) -> tuple[Observation | None, str, dict[str, Any]]:
-        total = Comparison()
-        if len(outputs) != len(golden.predict):
-            total.problems.append(f"expected {len(golden.predict)} outputs, got {len(outputs)}")
-        tolerance = self.tolerance(item.model, "predict")
-        for index, (want, got) in enumerate(zip(golden.predict, outputs, strict=False)):
-            total.merge(compare_arrays(want, got, name=f"output{index}", tolerance=tolerance))
+        """Say in the detail when the comparison was with the golden, not this runner's
+        reference."""
+        label = expected.label()
+        if not label:
+            return verdict
+        observation, detail, numbers = verdict
+        if observation is not None:
+            observation = Observation(
+                observation.outcome, observation.exception, f"{observation.message} {label}"
+            )
+        return observation, f"{detail} {label}", numbers
+
+    def _compare_outputs(
+        self, item: Item, expected: reference.Expected, outputs: list[Any]
+    ) -> tuple[Observation | None, str, dict[str, Any]]:
+        tolerance = expected.tolerance(self.tolerance(item.model, "predict"))
+        total = compare_outputs(expected.outputs.predict, outputs, tolerance)
         return self._verdict_numbers(total, "predict-mismatch", "predict")
+
+    def _check_replay(self, model: str) -> tuple[Observation | None, str, dict[str, Any]]:
+        """Hardware drift: the golden vs the source model replayed on this runner."""
+        golden = self.golden(model)
+        expected = self.expected(model)
+        fingerprint = self.fingerprint
+        recorded_on = reference.golden_fingerprint(golden)
+        same = recorded_on.split(" ", 1)[0] == fingerprint.id
+        tolerance = Tolerance() if same else expected.cross_hardware
+        total = compare_outputs(golden.predict, expected.outputs.predict, tolerance)
+        evaluate = compare_values(golden.evaluate, expected.outputs.evaluate, tolerance=tolerance)
+        outputs_summary, evaluate_summary = total.summary(), evaluate.summary()
+        total.merge(evaluate)
+        where = (
+            f"golden recorded on {recorded_on}; replayed on {fingerprint.id} "
+            f"({fingerprint.describe()})"
+        )
+        detail = f"predict {outputs_summary}; evaluate {evaluate_summary}; {where}"
+        if total.ok:
+            return None, detail, total.numbers()
+        if same:
+            return (
+                Observation(
+                    "replay-mismatch",
+                    "",
+                    f"the golden does not reproduce on the hardware that recorded it: {detail}. "
+                    f"Fix: restore golden/{model} and its source model from git, or regenerate "
+                    f"the golden (tox -e {self.env.name} -- --golden-regen --model {model}).",
+                ),
+                detail,
+                total.numbers(),
+            )
+        allowed = reference.describe_tolerance(tolerance)
+        return (
+            Observation(
+                "hardware-drift",
+                "",
+                f"hardware drift beyond the cross-hardware tolerance ({allowed}): {detail}. "
+                f"This is the hardware, not an upgrade: the golden and this runner's replay ran "
+                f"the same file in the same environment. Fix: run on the recording hardware "
+                f"(or with its oneDNN settings), or widen [numerics.cross_hardware] in "
+                f"{self.config.path.name} (or the model's 'replay' tolerance) with a measured "
+                f"reason.",
+            ),
+            detail,
+            total.numbers(),
+        )
 
     def _verdict_numbers(
         self, result: Comparison, outcome: str, check: str
@@ -263,9 +410,9 @@ class Verifier:
         return Observation(outcome, "", f"{check}: {result.summary()}"), result.summary(), numbers
 
     def _check_metrics(
-        self, item: Item, golden: Golden, values: dict[str, float]
+        self, item: Item, expected: reference.Expected, values: dict[str, float]
     ) -> tuple[Observation | None, str, dict[str, Any]]:
-        names = golden.metrics
+        names = expected.golden.metrics
         missing = [name for name in names if name not in values]
         if missing:
             got = ", ".join(sorted(values))
@@ -275,9 +422,9 @@ class Verifier:
             )
             return Observation("metrics-missing", "", text), text, {}
         result = compare_values(
-            {n: golden.evaluate[n] for n in names},
+            {n: expected.outputs.evaluate[n] for n in names},
             {n: values[n] for n in names},
-            tolerance=self.tolerance(item.model, "evaluate"),
+            tolerance=expected.tolerance(self.tolerance(item.model, "evaluate")),
         )
         outcome, detail, numbers = self._verdict_numbers(result, "metrics-mismatch", "metrics")
         return outcome, f"{', '.join(names)}: {detail}" if outcome is None else detail, numbers
@@ -356,11 +503,22 @@ class Verifier:
             )
         return Observation("optimizer-state-changed", "", detail), detail, numbers
 
+    def _basis(self, item: Item) -> dict[str, str]:
+        """What the cell's outputs were compared with (for the checks that compare outputs)."""
+        if item.check not in ("predict", "evaluate", "metrics"):
+            return {}
+        expected = self._expected.get(item.model)
+        if expected is None:
+            return {}
+        if expected.basis == "reference":
+            return {"compared_with": f"runner reference {expected.fingerprint}"}
+        return {"compared_with": "golden (cross-hardware tolerance)"}
+
     # ------------------------------------------------------------------ verdicts
     def classify(
         self, item: Item, observation: Observation | None, detail: str, numbers: dict[str, Any]
     ) -> Verdict:
-        route = self.config.routes[item.route]
+        route = self.config.routes.get(item.route)
         applicable = self.catalogue.applicable(
             env=self.env.name,
             route=item.route,
@@ -369,6 +527,7 @@ class Verifier:
             keras=self.env.keras,
         )
         device_kind, device_name = self.device
+        fingerprint = self.fingerprint
         cell = Cell(
             model=item.model,
             env=self.env.name,
@@ -385,7 +544,10 @@ class Verifier:
                 "versions": runtime.versions(),
                 "device_name": device_name,
                 "runner": os.environ.get("HARNESS_RUNNER", platform.node()),
+                "hardware": fingerprint.to_json(),
+                **self._basis(item),
             },
+            fingerprint=fingerprint.id,
         )
         if observation is None:
             expected = [entry for entry in applicable if entry.strict]

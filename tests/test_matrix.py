@@ -51,9 +51,80 @@ def test_conflicting_duplicates_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ResultsError) as info:
         matrix.merge([s1, s2])
     assert str(info.value) == (
-        f"Conflicting results for cell a|tf216|cpu|chain|predict: pass in {s1} and mismatch in "
-        f"{s2}. Fix: delete the stale file and rerun its environment."
+        f"Conflicting results for cell a|tf216|cpu|chain|predict on runner cpu: pass in {s1} "
+        f"and mismatch in {s2}. Fix: delete the stale file and rerun its environment."
     )
+
+
+def drifted(fingerprint: str, ulp: int, status: str = "pass") -> Cell:
+    numbers = {"max_abs_diff": 1e-7 * ulp, "max_ulp": ulp, "mismatches": min(ulp, 4), "total": 4}
+    return cell("a", status=status, numbers=numbers, fingerprint=fingerprint)
+
+
+def test_two_runners_merge_side_by_side_and_each_is_gated(tmp_path: Path) -> None:
+    """The same cell from two hardware fingerprints is two cells, not a conflict; the gate
+    holds each against the one baseline, and a moved number is drift, not a failure."""
+    s1 = shard(tmp_path, "avx512", [drifted("cpu-aaaaaaaa", 0)])
+    s2 = shard(tmp_path, "avx2", [drifted("cpu-bbbbbbbb", 3)])
+    cells = matrix.merge([s1, s2])
+    assert [c.fingerprint for c in cells] == ["cpu-aaaaaaaa", "cpu-bbbbbbbb"]
+    baseline = matrix.baseline_from([cells[0]])["cells"]
+    report = matrix.gate(cells, baseline)
+    assert report.ok
+    assert report.drift == [
+        "a|tf216|cpu|chain|predict|cpu-bbbbbbbb: {'max_abs_diff': 0.0, 'max_ulp': 0, "
+        "'mismatches': 0, 'total': 4} -> {'max_abs_diff': 3e-07, 'max_ulp': 3, "
+        "'mismatches': 3, 'total': 4}"
+    ]
+    worse = matrix.gate([cells[0], drifted("cpu-bbbbbbbb", 3, "mismatch")], baseline)
+    assert worse.regressions == ["a|tf216|cpu|chain|predict|cpu-bbbbbbbb: pass -> mismatch"]
+
+
+def test_a_baseline_cell_is_missing_only_when_no_runner_made_it() -> None:
+    baseline = matrix.baseline_from([cell("a"), cell("b")])["cells"]
+    report = matrix.gate(
+        [drifted("cpu-aaaaaaaa", 0), cell("b", fingerprint="cpu-bbbbbbbb")], baseline
+    )
+    assert report.ok
+    assert matrix.gate([cell("a")], baseline).regressions == [
+        "b|tf216|cpu|chain|predict: pass -> missing"
+    ]
+
+
+def test_runners_that_disagree_on_a_status_make_no_baseline() -> None:
+    with pytest.raises(ResultsError) as info:
+        matrix.baseline_from([drifted("cpu-aaaaaaaa", 0), drifted("cpu-bbbbbbbb", 9, "mismatch")])
+    assert str(info.value) == (
+        "Runners disagree on cell a|tf216|cpu|chain|predict: pass on cpu-aaaaaaaa, mismatch on "
+        "cpu-bbbbbbbb. Fix: a status must not depend on the hardware; look at both cells before "
+        "updating the baseline."
+    )
+
+
+def test_hardware_drift_lists_each_runners_replay() -> None:
+    replay = {"route": "source", "spec": "2.13.keras", "check": "replay"}
+    same = Cell(
+        "m",
+        "tf213",
+        "cpu",
+        status="pass",
+        fingerprint="cpu-aaaaaaaa",
+        **replay,
+        numbers={"max_abs_diff": 0.0, "max_ulp": 0, "mismatches": 0, "total": 8},
+    )
+    other = Cell(
+        "m",
+        "tf213",
+        "cpu",
+        status="pass",
+        fingerprint="cpu-bbbbbbbb",
+        **replay,
+        numbers={"max_abs_diff": 1.2e-7, "max_ulp": 8, "mismatches": 3, "total": 8},
+    )
+    assert matrix.hardware_drift([other, same]) == [
+        "m on cpu-aaaaaaaa: pass, bitwise",
+        "m on cpu-bbbbbbbb: pass, 3/8 values differ, max 8 ULP, max abs diff 1.2e-07",
+    ]
 
 
 def test_unknown_status_is_refused(tmp_path: Path) -> None:

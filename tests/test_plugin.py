@@ -75,9 +75,12 @@ def test_model_option_selects_one_model(project: pytest.Pytester) -> None:
         "dense_regression",
     )
     collected = ids(result)
-    assert collected[0] == "dense_regression-2.13.keras-golden"
+    assert collected[:2] == [
+        "dense_regression-2.13.keras-golden",
+        "dense_regression-2.13.keras-replay",
+    ]
     assert all(i.startswith("dense_regression-") for i in collected)
-    assert len(collected) == 1 + 2 * 5
+    assert len(collected) == 2 + 2 * 5
 
 
 def test_environment_from_the_environment_variable(
