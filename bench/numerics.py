@@ -86,7 +86,7 @@ def drift(golden_dir: Path, one: Path, other: Path, stem: str) -> tuple[int, int
     return models, differ, max_ulp, max_abs
 
 
-def summarize(build: Path, golden_dir: Path) -> str:
+def summarize(build: Path, golden_dir: Path, envs: list[str]) -> str:
     cells = [c for p in sorted((build / "results").glob("*.json")) for c in read_results(p)]
     names: dict[str, str] = {}
     for cell in cells:
@@ -111,20 +111,24 @@ def summarize(build: Path, golden_dir: Path) -> str:
             vs_default = f"{d2}/{n2} / {ulp2} / {mx2:.2g}"
         else:
             vs_default = "—"
-        targets = [
+        judged = [
             c
             for c in cells
             if c.fingerprint == fp
             and c.check in ("predict", "evaluate")
-            and c.kind == "pass"
             and c.env != "tf213"
+            and c.env in envs
         ]
+        targets = [c for c in judged if c.kind == "pass"]
+        failed = sorted(f"{c.model}@{c.env}" for c in judged if c.kind == "mismatch")
         moved = sorted(
             {f"{c.model}@{c.env}" for c in targets if (c.numbers.get("mismatches") or 0) > 0}
         )
         upgrade = f"{sum((c.numbers.get('mismatches') or 0) > 0 for c in targets)}/{len(targets)}"
         if moved:
             upgrade += " (" + ", ".join(moved[:6]) + (" …" if len(moved) > 6 else "") + ")"
+        if failed:
+            upgrade += f"; **{len(failed)} mismatch** ({', '.join(sorted(set(failed)))})"
         lines.append(f"| {name} | {fp} | {vs_golden} | {vs_default} | {upgrade} |")
     return "\n".join(lines)
 
@@ -138,7 +142,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.run:
         run(args.envs)
-    table = summarize(Path(args.build_dir), ROOT / "golden")
+    table = summarize(Path(args.build_dir), ROOT / "golden", args.envs.split(","))
     print(json.dumps({"table": table}) if args.json else table)
     return 0
 

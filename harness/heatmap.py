@@ -34,13 +34,17 @@ def write_heatmap(path: Path, cells: list[Cell]) -> None:
     from matplotlib.patches import Patch
 
     models = sorted({c.model for c in cells})
-    envs = sorted({f"{c.env}-{c.device}" for c in cells})
+    envs = sorted({f"{c.env}-{c.fingerprint or c.device}" for c in cells})
     order = list(KIND_ORDER)
     grid = [[-1] * len(envs) for _ in models]
     labels = [[""] * len(envs) for _ in models]
     for i, model in enumerate(models):
         for j, env in enumerate(envs):
-            chosen = [c for c in cells if c.model == model and f"{c.env}-{c.device}" == env]
+            chosen = [
+                c
+                for c in cells
+                if c.model == model and f"{c.env}-{c.fingerprint or c.device}" == env
+            ]
             if not chosen:
                 continue
             kind = worst(chosen)

@@ -13,6 +13,15 @@ import pytest
 ROOT = Path(__file__).parent.parent
 
 
+def results_file(build: Path, env: str) -> Path:
+    """The one results file of ``env`` in ``build`` (named after this runner's fingerprint)."""
+    found = sorted((build / "results").glob(f"{env}-cpu-*.json")) + sorted(
+        (build / "results").glob(f"{env}-gpu-*.json")
+    )
+    assert len(found) == 1, f"expected one results file of {env}, found {found}"
+    return found[0]
+
+
 def run_suite(pytester: pytest.Pytester, registry: Path, env: str, build: Path) -> pytest.RunResult:
     """The verification suite in a subprocess, on ``registry``, as environment ``env``."""
     for name in ("harness.toml", "limitations.toml"):

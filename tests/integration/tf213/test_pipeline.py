@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_convert, run_suite
+from tests.helpers import results_file, run_convert, run_suite
 
 pytestmark = pytest.mark.tensorflow
 tf = pytest.importorskip("tensorflow")
@@ -64,21 +64,25 @@ def test_recipe_registry_elsewhere_on_disk(
     assert h5.endswith("elsewhere/models/2.13.h5/run_0a1b2c.h5") and Path(h5).exists()
 
     first = run_suite(pytester, recipe_project, "tf213", build)
-    first.assert_outcomes(passed=10, failed=1)  # the missing golden is written and fails once
+    first.assert_outcomes(passed=11, failed=1)  # the missing golden is written and fails once
     first.stdout.fnmatch_lines(["*The golden of 'run_0a1b2c' was missing and has been written*"])
     golden = recipe_project.parent / "golden" / "run_0a1b2c" / "golden.json"
     assert json.loads(golden.read_text())["provenance"]["tensorflow"] == "2.13.1"
 
     second = run_suite(pytester, recipe_project, "tf213", build)
-    second.assert_outcomes(passed=11)
-    results = json.loads((build / "results" / "tf213-cpu.json").read_text())
+    second.assert_outcomes(passed=12)
+    results = json.loads(results_file(build, "tf213").read_text())
     cells = {(c["route"], c["check"]): c for c in results["cells"]}
     assert cells[("direct-h5", "predict")]["detail"] == "bitwise"
     assert cells[("direct-keras", "optimizer-state")]["status"] == "pass"
     assert len(cells[("direct-h5", "load")]["provenance"]["lineage"]) == 2
+    # the golden was recorded here: replaying it on the same hardware is exact
+    replay = cells[("source", "replay")]
+    assert replay["detail"].startswith("predict bitwise; evaluate bitwise; golden recorded on cpu-")
+    assert replay["fingerprint"] == json.loads(golden.read_text())["provenance"]["hardware"]["id"]
 
 
-def test_a_changed_output_is_a_mismatch_with_distances(
+def test_a_changed_golden_fails_its_replay_with_distances(
     recipe_project: Path, pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
     import numpy as np
@@ -93,12 +97,16 @@ def test_a_changed_output_is_a_mismatch_with_distances(
     with open(npz, "wb") as handle:
         np.savez(handle, **arrays)
     result = run_suite(pytester, recipe_project, "tf213", build)
-    result.assert_outcomes(passed=9, failed=2)  # predict through both routes
+    # the targets match this runner's replay; the golden no longer matches it, on its own hardware
+    result.assert_outcomes(passed=11, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*run_0a1b2c-2.13.keras-predict: mismatch: predict: 1/16 values differ (6.2%), max abs "
-            "diff 1.19e-07, max 1 ULP; first: output0[[]0, 0] expected * (1 ULP) "
-            "[[]no documented limitation applies]",
+            "*run_0a1b2c-2.13.keras-replay: mismatch: the golden does not reproduce on the "
+            "hardware that recorded it: predict 1/16 values differ (6.2%), max abs diff 1.19e-07, "
+            "max 1 ULP; first: output0[[]0, 0] expected * (1 ULP); evaluate bitwise; golden "
+            "recorded on cpu-* (*); replayed on cpu-* (*). Fix: restore golden/run_0a1b2c and its "
+            "source model from git, or regenerate the golden (tox -e tf213 -- --golden-regen "
+            "--model run_0a1b2c). [[]no documented limitation applies]",
         ]
     )
 

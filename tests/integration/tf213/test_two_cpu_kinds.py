@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness import matrix
+from harness.registry import Registry
 from harness.results import read_results
 from tests.helpers import run_convert, run_suite
 
@@ -101,7 +102,7 @@ def test_the_gate_holds_on_two_cpu_kinds_and_a_changed_weight_fails_on_both(
     assert len(report.hardware) == 2
 
     # a real difference in a converted file fails on both kinds
-    change_a_weight(Path(json.loads(project.read_text())["models"][MODEL]["paths"]["2.13.h5"]))
+    change_a_weight(Registry.load(project).resolve(MODEL, "2.13.h5"))
     for kind in KINDS:
         outcome = run_as(kind, pytester, project, build, monkeypatch)
         outcome.assert_outcomes(passed=9, failed=3)  # predict, evaluate, metrics via 2.13.h5

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import results_file
+
 pytestmark = pytest.mark.tensorflow
 pytest.importorskip("keras", minversion="3")
 ROOT = Path(__file__).parents[3]
@@ -87,10 +89,19 @@ def test_the_chain_with_recompilation_passes(tmp_path: Path, pytester: pytest.Py
     registry = project(tmp_path, pytester, recompile=True)
     result = run(pytester, registry, tmp_path)
     result.assert_outcomes(passed=5)
-    cells = json.loads((tmp_path / "build/results/tf216-cpu.json").read_text())["cells"]
+    cells = json.loads(results_file(tmp_path / "build", "tf216").read_text())["cells"]
     by_check = {cell["check"]: cell for cell in cells}
-    assert by_check["predict"]["detail"] == "bitwise"
-    assert by_check["metrics"]["detail"] == "mae, mse: bitwise"
+    # no tf213 ran on this runner: the golden (recorded on another machine) is the reference,
+    # under the cross-hardware tolerance, and the cells say so
+    label = (
+        f"vs the golden (no runner reference for {cells[0]['fingerprint']}: cross-hardware "
+        "tolerance max abs 1e-05 or 128 ULP)"
+    )
+    for check in ("predict", "evaluate", "metrics"):
+        assert by_check[check]["status"] == "pass"
+        assert by_check[check]["detail"].endswith(label), by_check[check]["detail"]
+        assert by_check[check]["provenance"]["compared_with"] == "golden (cross-hardware tolerance)"
+    assert by_check["metrics"]["detail"].startswith("mae, mse: ")
     assert by_check["optimizer-state"]["status"] == "limitation:optimizer-state-lost"
 
 
