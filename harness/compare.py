@@ -205,3 +205,15 @@ def compare_values(
         one.rows = [row.replace(f"{key}[]", key) for row in one.rows]
         result.merge(one)
     return result
+
+
+def compare_outputs(
+    expected: list[np.ndarray], actual: list[np.ndarray], tolerance: Tolerance | None = None
+) -> Comparison:
+    """Every output array of a model against the expected ones (``output0``, ``output1``...)."""
+    total = Comparison()
+    if len(actual) != len(expected):
+        total.problems.append(f"expected {len(expected)} outputs, got {len(actual)}")
+    for index, (want, got) in enumerate(zip(expected, actual, strict=False)):
+        total.merge(compare_arrays(want, got, name=f"output{index}", tolerance=tolerance))
+    return total

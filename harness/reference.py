@@ -21,10 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.compare import Tolerance
+from harness.compare import Tolerance, compare_outputs, compare_values
 from harness.errors import GoldenError
 from harness.golden import Golden, golden_files, read_golden, sha256_of, write_golden
+from harness.hardware import Fingerprint
+from harness.limitations import Observation
 
+#: a check's outcome: an observation (None when it passed), its detail and its numbers
+Verdict = tuple[Observation | None, str, dict[str, Any]]
 REFERENCES = "references"
 STEM = "reference"
 
@@ -97,6 +101,25 @@ class Expected:
             f"tolerance {describe_tolerance(self.cross_hardware)})"
         )
 
+    def compared_with(self) -> str:
+        """The cell's ``provenance.compared_with``."""
+        if self.basis == "reference":
+            return f"runner reference {self.fingerprint}"
+        return "golden (cross-hardware tolerance)"
+
+    def labelled(self, verdict: Verdict) -> Verdict:
+        """A check's verdict, its detail (and message) saying when it was made against the
+        golden rather than this runner's reference."""
+        label = self.label()
+        if not label:
+            return verdict
+        observation, detail, numbers = verdict
+        if observation is not None:
+            observation = Observation(
+                observation.outcome, observation.exception, f"{observation.message} {label}"
+            )
+        return observation, f"{detail} {label}", numbers
+
 
 def widen(declared: Tolerance, extra: Tolerance) -> Tolerance:
     """A declared tolerance plus the cross-hardware one: both drifts may add up."""
@@ -123,3 +146,44 @@ def golden_fingerprint(golden: Golden) -> str:
         return f"{hardware['id']} ({hardware.get('summary', '')})"
     name = provenance.get("device_name") or "?"
     return f"unrecorded (a {provenance.get('device', 'cpu')}: {name})"
+
+
+def replay_verdict(
+    golden: Golden,
+    replay: Golden,
+    fingerprint: Fingerprint,
+    cross_hardware: Tolerance,
+    *,
+    regenerate: str,
+    config: str,
+) -> Verdict:
+    """The ``replay`` check: the golden's predictions and evaluate results against this runner's
+    replay of the source model. Exact on the fingerprint that recorded the golden; else within
+    ``cross_hardware``. Returns ``(observation or None, detail, numbers)``."""
+    recorded_on = golden_fingerprint(golden)
+    same = recorded_on.split(" ", 1)[0] == fingerprint.id
+    tolerance = Tolerance() if same else cross_hardware
+    total = compare_outputs(golden.predict, replay.predict, tolerance)
+    evaluate = compare_values(golden.evaluate, replay.evaluate, tolerance=tolerance)
+    detail = (
+        f"predict {total.summary()}; evaluate {evaluate.summary()}; golden recorded on "
+        f"{recorded_on}; replayed on {fingerprint.id} ({fingerprint.describe()})"
+    )
+    total.merge(evaluate)
+    if total.ok:
+        return None, detail, total.numbers()
+    if same:
+        message = (
+            f"the golden does not reproduce on the hardware that recorded it: {detail}. Fix: "
+            f"restore golden/{golden.model} and its source model from git, or regenerate the "
+            f"golden ({regenerate})."
+        )
+        return Observation("replay-mismatch", "", message), detail, total.numbers()
+    message = (
+        f"hardware drift beyond the cross-hardware tolerance ({describe_tolerance(tolerance)}): "
+        f"{detail}. This is the hardware, not an upgrade: the golden and this runner's replay "
+        f"ran the same file in the same environment. Fix: run on the recording hardware (or "
+        f"with its oneDNN settings), or widen [numerics.cross_hardware] in {config} (or the "
+        f"model's 'replay' tolerance) with a measured reason."
+    )
+    return Observation("hardware-drift", "", message), detail, total.numbers()

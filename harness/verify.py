@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import reference, runtime
-from harness.compare import Comparison, Tolerance, compare_arrays, compare_values
+from harness.compare import Comparison, Tolerance, compare_outputs, compare_values
 from harness.config import Config, Route
 from harness.convert import read_step_record
 from harness.errors import GoldenError, HarnessError, describe
@@ -69,16 +69,6 @@ class Verdict:
 
 def observe_exception(exc: BaseException) -> Observation:
     return Observation("error", type(exc).__name__, describe(exc))
-
-
-def compare_outputs(want: list[Any], got: list[Any], tolerance: Tolerance) -> Comparison:
-    """Every output array of a model against the expected ones."""
-    total = Comparison()
-    if len(got) != len(want):
-        total.problems.append(f"expected {len(want)} outputs, got {len(got)}")
-    for index, (expected, actual) in enumerate(zip(want, got, strict=False)):
-        total.merge(compare_arrays(expected, actual, name=f"output{index}", tolerance=tolerance))
-    return total
 
 
 class Verifier:
@@ -293,8 +283,8 @@ class Verifier:
             return self._check_optimizer(golden, loaded)
         expected = self.expected(item.model)
         if item.check == "predict":
-            return self._labelled(
-                expected, self._compare_outputs(item, expected, self._predictions(golden, loaded))
+            return expected.labelled(
+                self._compare_outputs(item, expected, self._predictions(golden, loaded))
             )
         if item.check in ("evaluate", "metrics"):
             if loaded.evaluate is None and loaded.evaluate_error is None:
@@ -315,10 +305,10 @@ class Verifier:
                     loaded.evaluate,
                     tolerance=expected.tolerance(self.tolerance(item.model, "evaluate")),
                 )
-                return self._labelled(
-                    expected, self._verdict_numbers(result, "evaluate-mismatch", "evaluate")
+                return expected.labelled(
+                    self._verdict_numbers(result, "evaluate-mismatch", "evaluate")
                 )
-            return self._labelled(expected, self._check_metrics(item, expected, loaded.evaluate))
+            return expected.labelled(self._check_metrics(item, expected, loaded.evaluate))
         raise HarnessError(f"Unknown check {item.check!r}. Fix: use one of {CHECKS}.")
 
     def _predictions(self, golden: Golden, loaded: Loaded) -> list[Any]:
@@ -331,22 +321,6 @@ class Verifier:
             )
         return loaded.predictions
 
-    @staticmethod
-    def _labelled(
-        expected: reference.Expected, verdict: tuple[Observation | None, str, dict[str, Any]]
-    ) -> tuple[Observation | None, str, dict[str, Any]]:
-        """Say in the detail when the comparison was with the golden, not this runner's
-        reference."""
-        label = expected.label()
-        if not label:
-            return verdict
-        observation, detail, numbers = verdict
-        if observation is not None:
-            observation = Observation(
-                observation.outcome, observation.exception, f"{observation.message} {label}"
-            )
-        return observation, f"{detail} {label}", numbers
-
     def _compare_outputs(
         self, item: Item, expected: reference.Expected, outputs: list[Any]
     ) -> tuple[Observation | None, str, dict[str, Any]]:
@@ -354,60 +328,26 @@ class Verifier:
         total = compare_outputs(expected.outputs.predict, outputs, tolerance)
         return self._verdict_numbers(total, "predict-mismatch", "predict")
 
-    def _check_replay(self, model: str) -> tuple[Observation | None, str, dict[str, Any]]:
-        """Hardware drift: the golden vs the source model replayed on this runner."""
-        golden = self.golden(model)
-        expected = self.expected(model)
-        fingerprint = self.fingerprint
-        recorded_on = reference.golden_fingerprint(golden)
-        same = recorded_on.split(" ", 1)[0] == fingerprint.id
-        tolerance = Tolerance() if same else expected.cross_hardware
-        total = compare_outputs(golden.predict, expected.outputs.predict, tolerance)
-        evaluate = compare_values(golden.evaluate, expected.outputs.evaluate, tolerance=tolerance)
-        outputs_summary, evaluate_summary = total.summary(), evaluate.summary()
-        total.merge(evaluate)
-        where = (
-            f"golden recorded on {recorded_on}; replayed on {fingerprint.id} "
-            f"({fingerprint.describe()})"
-        )
-        detail = f"predict {outputs_summary}; evaluate {evaluate_summary}; {where}"
-        if total.ok:
-            return None, detail, total.numbers()
-        if same:
-            return (
-                Observation(
-                    "replay-mismatch",
-                    "",
-                    f"the golden does not reproduce on the hardware that recorded it: {detail}. "
-                    f"Fix: restore golden/{model} and its source model from git, or regenerate "
-                    f"the golden (tox -e {self.env.name} -- --golden-regen --model {model}).",
-                ),
-                detail,
-                total.numbers(),
-            )
-        allowed = reference.describe_tolerance(tolerance)
-        return (
-            Observation(
-                "hardware-drift",
-                "",
-                f"hardware drift beyond the cross-hardware tolerance ({allowed}): {detail}. "
-                f"This is the hardware, not an upgrade: the golden and this runner's replay ran "
-                f"the same file in the same environment. Fix: run on the recording hardware "
-                f"(or with its oneDNN settings), or widen [numerics.cross_hardware] in "
-                f"{self.config.path.name} (or the model's 'replay' tolerance) with a measured "
-                f"reason.",
-            ),
-            detail,
-            total.numbers(),
-        )
-
+    @staticmethod
     def _verdict_numbers(
-        self, result: Comparison, outcome: str, check: str
+        result: Comparison, outcome: str, check: str
     ) -> tuple[Observation | None, str, dict[str, Any]]:
         numbers = result.numbers()
         if result.ok:
             return None, result.summary(), numbers
         return Observation(outcome, "", f"{check}: {result.summary()}"), result.summary(), numbers
+
+    def _check_replay(self, model: str) -> tuple[Observation | None, str, dict[str, Any]]:
+        """Hardware drift: the golden vs the source model replayed on this runner."""
+        expected = self.expected(model)
+        return reference.replay_verdict(
+            expected.golden,
+            expected.outputs,
+            self.fingerprint,
+            expected.cross_hardware,
+            regenerate=f"tox -e {self.env.name} -- --golden-regen --model {model}",
+            config=self.config.path.name,
+        )
 
     def _check_metrics(
         self, item: Item, expected: reference.Expected, values: dict[str, float]
@@ -505,14 +445,10 @@ class Verifier:
 
     def _basis(self, item: Item) -> dict[str, str]:
         """What the cell's outputs were compared with (for the checks that compare outputs)."""
-        if item.check not in ("predict", "evaluate", "metrics"):
-            return {}
         expected = self._expected.get(item.model)
-        if expected is None:
+        if item.check not in ("predict", "evaluate", "metrics") or expected is None:
             return {}
-        if expected.basis == "reference":
-            return {"compared_with": f"runner reference {expected.fingerprint}"}
-        return {"compared_with": "golden (cross-hardware tolerance)"}
+        return {"compared_with": expected.compared_with()}
 
     # ------------------------------------------------------------------ verdicts
     def classify(

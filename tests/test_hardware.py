@@ -122,3 +122,74 @@ def test_an_old_golden_says_its_hardware_was_not_recorded() -> None:
     new = golden()
     new.meta["provenance"]["hardware"] = {"id": "cpu-aaaaaaaa", "summary": "AMD EPYC"}
     assert reference.golden_fingerprint(new) == "cpu-aaaaaaaa (AMD EPYC)"
+
+
+def runner(**environ: str) -> Fingerprint:
+    return Fingerprint("cpu", cpu_details(environ, ZEN5))
+
+
+def test_replay_within_the_cross_hardware_tolerance_passes_and_names_both_runners() -> None:
+    here = runner()
+    observation, detail, numbers = reference.replay_verdict(
+        golden(),
+        golden(predict=1.0000001),
+        here,
+        Tolerance(1e-5, 128, "m"),
+        regenerate="R",
+        config="harness.toml",
+    )
+    assert observation is None
+    assert detail == (
+        "predict 4/4 values differ (100.0%), max abs diff 1.19e-07, max 1 ULP; first: "
+        "output0[0] expected 1.0 got 1.0000001192092896 (1 ULP), output0[1] expected 1.0 got "
+        "1.0000001192092896 (1 ULP), output0[2] expected 1.0 got 1.0000001192092896 (1 ULP), "
+        "output0[3] expected 1.0 got 1.0000001192092896 (1 ULP); evaluate bitwise; golden "
+        f"recorded on unrecorded (a cpu: Old CPU); replayed on {here.id} ({here.describe()})"
+    )
+    assert numbers["mismatches"] == 4 and numbers["total"] == 5
+
+
+def test_replay_beyond_the_tolerance_says_it_is_the_hardware() -> None:
+    here = runner(ONEDNN_MAX_CPU_ISA="AVX2")
+    observation, _, _ = reference.replay_verdict(
+        golden(),
+        golden(predict=1.5),
+        here,
+        Tolerance(1e-5, 128, "m"),
+        regenerate="R",
+        config="harness.toml",
+    )
+    assert observation is not None and observation.outcome == "hardware-drift"
+    assert observation.message.startswith(
+        "hardware drift beyond the cross-hardware tolerance (max abs 1e-05 or 128 ULP): predict "
+        "4/4 values differ (100.0%), max abs diff 0.5, max 4194304 ULP;"
+    )
+    assert observation.message.endswith(
+        f"golden recorded on unrecorded (a cpu: Old CPU); replayed on {here.id} ({here.describe()})"
+        ". This is the hardware, not an upgrade: the golden and this runner's replay ran the same "
+        "file in the same environment. Fix: run on the recording hardware (or with its oneDNN "
+        "settings), or widen [numerics.cross_hardware] in harness.toml (or the model's 'replay' "
+        "tolerance) with a measured reason."
+    )
+
+
+def test_on_the_recording_hardware_the_replay_must_be_bitwise() -> None:
+    here = runner()
+    recorded = golden()
+    recorded.meta["provenance"]["hardware"] = here.to_json()
+    observation, _, _ = reference.replay_verdict(
+        recorded,
+        golden(predict=1.0000001),
+        here,
+        Tolerance(1e-5, 128, "m"),
+        regenerate="tox -e tf213 -- --golden-regen --model m",
+        config="harness.toml",
+    )
+    assert observation is not None and observation.outcome == "replay-mismatch"
+    assert observation.message.startswith(
+        "the golden does not reproduce on the hardware that recorded it: predict 4/4 values differ"
+    )
+    assert observation.message.endswith(
+        "Fix: restore golden/m and its source model from git, or regenerate the golden (tox -e "
+        "tf213 -- --golden-regen --model m)."
+    )
