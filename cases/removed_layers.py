@@ -13,6 +13,17 @@ from typing import Any
 import numpy as np
 
 FAMILY = "removed in Keras 3"
+TOLERANCES = {
+    "predict": {
+        "max_ulp": 4,
+        "reason": (
+            "With oneDNN capped at SSE4.1 (ONEDNN_MAX_CPU_ISA=SSE41, as on a CPU without AVX), "
+            "TF 2.15 computes this model with other kernels than TF 2.13 on the same hardware: "
+            "measured on AMD Zen 5, 8 of 144 outputs differ, max 2 ULP, max abs diff 3e-8 "
+            "(.h5 routes); bitwise with TensorFlow's defaults and every other setting measured."
+        ),
+    },
+}
 CLASSES = 3
 
 

@@ -15,6 +15,17 @@ from typing import Any
 import numpy as np
 
 FAMILY = "attention"
+TOLERANCES = {
+    "predict": {
+        "max_ulp": 4,
+        "reason": (
+            "With oneDNN capped at SSE4.1 (ONEDNN_MAX_CPU_ISA=SSE41, as on a CPU without AVX), "
+            "TF 2.15 computes this model with other kernels than TF 2.13 on the same hardware: "
+            "measured on AMD Zen 5, 34 of 144 outputs differ, max 2 ULP, max abs diff 6e-8 "
+            "(.h5 routes); bitwise with TensorFlow's defaults and every other setting measured."
+        ),
+    },
+}
 VOCAB = 40
 LENGTH = 8
 WIDTH = 16
