@@ -8,7 +8,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from harness.render import counts, sort_rows
+from harness.render import compact, counts, sort_rows
 from harness.results import CHECKS, SOURCE_CHECKS, Cell
 
 COLOURS = {
@@ -41,12 +41,13 @@ def _options(values: list[str]) -> str:
 
 def render_html(cells: list[Cell], *, route_order: list[str] | None = None) -> str:
     ordered = sort_rows(cells, route_order)
+    _, rows = compact(ordered)
     payload: dict[str, Any] = {
         "colours": COLOURS,
         "checks": list(CHECKS + SOURCE_CHECKS),
         "cells": [
-            {**cell.to_json(), "kind": cell.kind, "text": cell_label(cell), "index": index}
-            for index, cell in enumerate(ordered)
+            {**row, "kind": cell.kind, "text": cell_label(cell), "index": index}
+            for index, (cell, row) in enumerate(zip(ordered, rows, strict=True))
         ],
     }
     data = json.dumps(payload, ensure_ascii=False).replace("</", "<\\/")

@@ -205,15 +205,33 @@ def counts(cells: list[Cell]) -> dict[str, int]:
     return {kind: sum(cell.kind == kind for cell in cells) for kind in KIND_ORDER}
 
 
+def compact(cells: list[Cell]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Each runner's full hardware fingerprint once (``id -> details``), and the cells as JSON
+    with only the fingerprint's id and summary in their provenance."""
+    runners: dict[str, dict[str, Any]] = {}
+    rows = []
+    for cell in cells:
+        row = cell.to_json()
+        hardware = cell.provenance.get("hardware")
+        if isinstance(hardware, dict) and hardware.get("id"):
+            runners.setdefault(str(hardware["id"]), hardware)
+            brief = {key: hardware[key] for key in ("id", "device", "summary") if key in hardware}
+            row["provenance"] = {**cell.provenance, "hardware": brief}
+        rows.append(row)
+    return dict(sorted(runners.items())), rows
+
+
 def matrix_document(
     cells: list[Cell], *, limitations: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """The machine-readable matrix (validated against ``matrix.schema.json`` in the tests)."""
+    runners, rows = compact(cells)
     return {
         "schema": MATRIX_SCHEMA,
         "counts": counts(cells),
         "limitations": dict(sorted((limitations or {}).items())),
-        "cells": [cell.to_json() for cell in cells],
+        "runners": runners,
+        "cells": rows,
     }
 
 

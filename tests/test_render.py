@@ -66,6 +66,37 @@ def test_json_matrix_follows_the_published_schema(tmp_path: Path) -> None:
         jsonschema.validate(document, render.schema())
 
 
+def test_the_matrix_holds_each_runners_fingerprint_once(tmp_path: Path) -> None:
+    import jsonschema
+
+    from harness.hardware import Fingerprint, cpu_details
+
+    avx2 = Fingerprint("cpu", cpu_details({"ONEDNN_MAX_CPU_ISA": "AVX2"}, "flags : avx avx2"))
+    native = Fingerprint("cpu", cpu_details({}, "flags : avx avx2"))
+    cells = []
+    for fingerprint in (avx2, native):
+        for model in ("m", "n"):
+            one = cell(model, fingerprint=fingerprint.id)
+            one.provenance["hardware"] = fingerprint.to_json()
+            cells.append(one)
+    path = tmp_path / "matrix.json"
+    render.write_json_matrix(path, cells, limitations={})
+    document = json.loads(path.read_text())
+    jsonschema.validate(document, render.schema())
+    assert document["runners"] == {
+        f.id: f.to_json() for f in sorted((avx2, native), key=lambda f: f.id)
+    }
+    assert document["cells"][0]["provenance"]["hardware"] == {
+        "id": avx2.id,
+        "device": "cpu",
+        "summary": avx2.describe(),
+    }
+    assert "(max ISA AVX2)" in avx2.describe() and document["cells"][0]["fingerprint"] == avx2.id
+    markdown = render.render_markdown(cells)
+    assert f"| {avx2.id} | {avx2.describe()} |" in markdown  # the Runners table
+    assert f"| tf216-{native.id} | chain (2.16.keras) |" in markdown  # rows per runner
+
+
 def test_csv_has_one_row_per_cell_with_provenance() -> None:
     rows = list(csv.DictReader(io.StringIO(render.render_csv(CELLS))))
     assert len(rows) == 4

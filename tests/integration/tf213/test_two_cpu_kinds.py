@@ -97,7 +97,8 @@ def test_the_gate_holds_on_two_cpu_kinds_and_a_changed_weight_fails_on_both(
     assert any("(max ISA AVX2)" in c.detail for c in replays)
     # one baseline (the first kind's) holds for both kinds
     first = [c for c in cells if c.fingerprint == fingerprints[0]]
-    report = matrix.gate(cells, matrix.baseline_from(first)["cells"])
+    baseline = matrix.baseline_from(first)["cells"]
+    report = matrix.gate(cells, baseline)
     assert report.ok, report.render()
     assert len(report.hardware) == 2
 
@@ -109,6 +110,13 @@ def test_the_gate_holds_on_two_cpu_kinds_and_a_changed_weight_fails_on_both(
         outcome.stdout.fnmatch_lines(
             [f"*{MODEL}-2.13.h5-predict: mismatch: predict: * values differ*"]
         )
+    # ... and the gate, on each runner
+    changed = matrix.gate(matrix.merge(list((build / "results").glob("*.json"))), baseline)
+    assert sorted(r.split(" (", 1)[0] for r in changed.regressions) == sorted(
+        f"{MODEL}|tf213|cpu|direct-h5|{check}|{fingerprint}: pass -> mismatch"
+        for check in ("predict", "evaluate", "metrics")
+        for fingerprint in fingerprints
+    ), changed.render()
 
 
 def change_a_weight(path: Path) -> None:
