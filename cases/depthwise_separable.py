@@ -15,6 +15,17 @@ from typing import Any
 import numpy as np
 
 FAMILY = "convolutional"
+TOLERANCES = {
+    "predict": {
+        "max_ulp": 4,
+        "reason": (
+            "With oneDNN capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2, as on a CPU without AVX-512), "
+            "TF 2.16 (tf_keras 2.16) computes the depthwise convolutions with other kernels than "
+            "TF 2.13 on the same hardware: measured on AMD Zen 5, 10 of 192 outputs differ, max "
+            "1 ULP, max abs diff 3e-8 (.h5 routes); bitwise with TensorFlow's defaults."
+        ),
+    },
+}
 CLASSES = 4
 SIZE = 16
 CHANNELS = 3
