@@ -1,15 +1,13 @@
-"""The checks: load, predict, evaluate, metrics and optimizer-state for (model, route) in the
-running environment, each turned into a :class:`~harness.results.Cell`; in the source
-environment also ``replay``, the hardware drift between the golden and this runner.
+"""The verification session of one environment: which checks run (items), loading each
+(model, route) once per process, the runner reference each model is compared with, and each
+check's cell with its provenance.
 
-Outputs are compared with the runner reference of this runner's hardware fingerprint (see
-:mod:`harness.reference`), exactly unless a tolerance is declared; without a reference, with the
-golden under the cross-hardware tolerance, and the cell says so.
-
-A check either passes or makes an :class:`Observation` (an exception, or a named deviation such
-as ``optimizer-state-lost``). The limitations catalogue then classifies it: explained by exactly
-one entry -> ``limitation:<id>``; otherwise ``mismatch`` or ``error:<Type>``. A limitation that
-applies to a cell whose check passes no longer happens, which fails the check (strict).
+The checks themselves are :mod:`harness.checks` (one class each); what an outcome means for the
+cell is :func:`harness.classify.classify`. Outputs are compared with the runner reference of this
+runner's hardware fingerprint (see :mod:`harness.reference`), exactly unless a tolerance is
+declared; without a reference, with the golden under the cross-hardware tolerance, and the cell
+says so. In the source environment, ``replay`` is the hardware drift between the golden and this
+runner.
 """
 
 from __future__ import annotations
@@ -21,15 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from harness import reference, runtime
-from harness.compare import Comparison, Tolerance, compare_outputs, compare_values
+from harness.checks import CHECK_TYPES, Loaded, Subject, observe_exception
+from harness.classify import classify
+from harness.compare import Tolerance
 from harness.config import Config, Route
 from harness.convert import read_step_record
-from harness.errors import GoldenError, HarnessError, describe
+from harness.errors import GoldenError, HarnessError
 from harness.golden import Golden, read_golden, record_golden, sha256_of
 from harness.hardware import Fingerprint
 from harness.limitations import Catalogue, Limitation, Observation
 from harness.registry import Registry
-from harness.results import CHECKS, Cell
+from harness.results import CHECKS, SOURCE_CHECKS, Cell
 from harness.safety import check_safe
 from harness.specs import Spec
 
@@ -51,24 +51,11 @@ class Item:
 
 
 @dataclass
-class Loaded:
-    model: Any = None
-    observation: Observation | None = None
-    evaluate: dict[str, float] | None = None
-    evaluate_error: Observation | None = None
-    predictions: list[Any] | None = None
-
-
-@dataclass
 class Verdict:
     cell: Cell
     ok: bool
     message: str = ""
     applicable: list[Limitation] = field(default_factory=list)
-
-
-def observe_exception(exc: BaseException) -> Observation:
-    return Observation("error", type(exc).__name__, describe(exc))
 
 
 class Verifier:
@@ -248,20 +235,22 @@ class Verifier:
 
     # ------------------------------------------------------------------ checks
     def run(self, item: Item) -> Verdict:
+        """Run one item's check and classify its outcome into a cell."""
+        kind = CHECK_TYPES.get(item.check)
+        if kind is None:
+            raise HarnessError(
+                f"Unknown check {item.check!r}. Fix: use one of {CHECKS + SOURCE_CHECKS}."
+            )
+        check = kind()
         numbers: dict[str, Any] = {}
         detail = ""
-        if item.check == "replay":
-            try:
-                observation, detail, numbers = self._check_replay(item.model)
-            except Exception as exc:  # the source model cannot be replayed on this runner
-                observation = observe_exception(exc)
-            return self.classify(item, observation, detail, numbers)
-        route = self.config.routes[item.route]
-        loaded = self.load(item.model, route)
+        loaded = Loaded()
+        if check.needs_model:
+            loaded = self.load(item.model, self.config.routes[item.route])
         observation = loaded.observation
         if observation is None:
             try:
-                observation, detail, numbers = self._check(item, loaded)
+                observation, detail, numbers = check.run(Subject(item.model, self, loaded))
             except Exception as exc:  # a check that crashes (or a bad golden) is that cell's error
                 observation = observe_exception(exc)
         elif item.check != "load":
@@ -272,176 +261,11 @@ class Verifier:
             )
         return self.classify(item, observation, detail, numbers)
 
-    def _check(self, item: Item, loaded: Loaded) -> tuple[Observation | None, str, dict[str, Any]]:
-        from harness import formats
+    def regenerate_hint(self, model: str) -> str:
+        return f"tox -e {self.env.name} -- --golden-regen --model {model}"
 
-        if item.check == "load":
-            return None, "loaded", {}
-        golden = self.golden(item.model)
-        backend = formats.backend()
-        if item.check == "optimizer-state":  # stored values: no hardware in them
-            return self._check_optimizer(golden, loaded)
-        expected = self.expected(item.model)
-        if item.check == "predict":
-            return expected.labelled(
-                self._compare_outputs(item, expected, self._predictions(golden, loaded))
-            )
-        if item.check in ("evaluate", "metrics"):
-            if loaded.evaluate is None and loaded.evaluate_error is None:
-                try:
-                    loaded.evaluate = backend.evaluate(
-                        loaded.model, golden.x, golden.y, golden.batch_size
-                    )
-                except Exception as exc:
-                    loaded.evaluate_error = observe_exception(exc)
-            if loaded.evaluate_error is not None:
-                if item.check == "metrics":
-                    return self._diagnose_metrics(golden, loaded), "", {}
-                return loaded.evaluate_error, "", {}
-            assert loaded.evaluate is not None
-            if item.check == "evaluate":
-                result = compare_values(
-                    expected.outputs.evaluate,
-                    loaded.evaluate,
-                    tolerance=expected.tolerance(self.tolerance(item.model, "evaluate")),
-                )
-                return expected.labelled(
-                    self._verdict_numbers(result, "evaluate-mismatch", "evaluate")
-                )
-            return expected.labelled(self._check_metrics(item, expected, loaded.evaluate))
-        raise HarnessError(f"Unknown check {item.check!r}. Fix: use one of {CHECKS}.")
-
-    def _predictions(self, golden: Golden, loaded: Loaded) -> list[Any]:
-        """The model's outputs on the golden inputs, computed once per loaded model."""
-        from harness import formats
-
-        if loaded.predictions is None:
-            loaded.predictions = formats.backend().predict(
-                loaded.model, golden.x, golden.batch_size
-            )
-        return loaded.predictions
-
-    def _compare_outputs(
-        self, item: Item, expected: reference.Expected, outputs: list[Any]
-    ) -> tuple[Observation | None, str, dict[str, Any]]:
-        tolerance = expected.tolerance(self.tolerance(item.model, "predict"))
-        total = compare_outputs(expected.outputs.predict, outputs, tolerance)
-        return self._verdict_numbers(total, "predict-mismatch", "predict")
-
-    @staticmethod
-    def _verdict_numbers(
-        result: Comparison, outcome: str, check: str
-    ) -> tuple[Observation | None, str, dict[str, Any]]:
-        numbers = result.numbers()
-        if result.ok:
-            return None, result.summary(), numbers
-        return Observation(outcome, "", f"{check}: {result.summary()}"), result.summary(), numbers
-
-    def _check_replay(self, model: str) -> tuple[Observation | None, str, dict[str, Any]]:
-        """Hardware drift: the golden vs the source model replayed on this runner."""
-        expected = self.expected(model)
-        return reference.replay_verdict(
-            expected.golden,
-            expected.outputs,
-            self.fingerprint,
-            expected.cross_hardware,
-            regenerate=f"tox -e {self.env.name} -- --golden-regen --model {model}",
-            config=self.config.path.name,
-        )
-
-    def _check_metrics(
-        self, item: Item, expected: reference.Expected, values: dict[str, float]
-    ) -> tuple[Observation | None, str, dict[str, Any]]:
-        names = expected.golden.metrics
-        missing = [name for name in names if name not in values]
-        if missing:
-            got = ", ".join(sorted(values))
-            text = (
-                f"missing metric{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(repr(m) for m in missing)} (model reports: {got})"
-            )
-            return Observation("metrics-missing", "", text), text, {}
-        result = compare_values(
-            {n: expected.outputs.evaluate[n] for n in names},
-            {n: values[n] for n in names},
-            tolerance=expected.tolerance(self.tolerance(item.model, "evaluate")),
-        )
-        outcome, detail, numbers = self._verdict_numbers(result, "metrics-mismatch", "metrics")
-        return outcome, f"{', '.join(names)}: {detail}" if outcome is None else detail, numbers
-
-    def _diagnose_metrics(self, golden: Golden, loaded: Loaded) -> Observation:
-        """evaluate() failed: name each golden metric that is missing or cannot be computed."""
-        from harness import formats
-
-        backend = formats.backend()
-        assert loaded.evaluate_error is not None
-        try:
-            objects = backend.metric_objects(loaded.model)
-            predictions = self._predictions(golden, loaded)
-        except Exception:
-            return loaded.evaluate_error
-        problems: list[str] = []
-        exception = ""
-        for name in golden.metrics:
-            if name not in objects:
-                problems.append(f"{name!r} missing")
-                continue
-            try:
-                backend.probe_metric(objects[name], golden.y[0], predictions[0])
-            except Exception as exc:
-                exception = exception or type(exc).__name__
-                problems.append(f"{name!r} broken ({type(exc).__name__}: {exc})")
-        if not problems:
-            return loaded.evaluate_error
-        return Observation(
-            "metrics-missing",
-            exception or loaded.evaluate_error.exception,
-            f"metrics missing or broken: {', '.join(problems)}; evaluate() failed: "
-            f"{loaded.evaluate_error.message}",
-        )
-
-    def _check_optimizer(
-        self, golden: Golden, loaded: Loaded
-    ) -> tuple[Observation | None, str, dict[str, Any]]:
-        import numpy as np
-
-        from harness import formats
-
-        if golden.iterations is None:
-            return Observation("no-optimizer", "", "the golden has no optimizer"), "", {}
-        iterations, slots = formats.backend().optimizer_variables(loaded.model)
-        remaining = [value for _, value in slots]
-        matched = 0
-        for want in golden.slots:
-            for index, got in enumerate(remaining):
-                if (
-                    got.shape == want.shape
-                    and got.dtype == want.dtype
-                    and np.array_equal(got, want)
-                ):
-                    matched += 1
-                    del remaining[index]
-                    break
-        numbers = {
-            "slots_expected": len(golden.slots),
-            "slots_loaded": len(slots),
-            "slots_matched": matched,
-            "iterations_expected": golden.iterations,
-            "iterations": iterations,
-        }
-        detail = (
-            f"{matched}/{len(golden.slots)} slot variables identical ({len(slots)} "
-            f"loaded), iterations {iterations} (golden {golden.iterations})"
-        )
-        if matched == len(golden.slots) and iterations == golden.iterations:
-            return None, detail, numbers
-        if matched == 0 and golden.slots:
-            return (
-                Observation("optimizer-state-lost", "", f"fresh slots: {detail}"),
-                detail,
-                numbers,
-            )
-        return Observation("optimizer-state-changed", "", detail), detail, numbers
+    def config_name(self) -> str:
+        return self.config.path.name
 
     def _basis(self, item: Item) -> dict[str, str]:
         """What the cell's outputs were compared with (for the checks that compare outputs)."""
@@ -454,6 +278,7 @@ class Verifier:
     def classify(
         self, item: Item, observation: Observation | None, detail: str, numbers: dict[str, Any]
     ) -> Verdict:
+        """The cell of one item's outcome, with its provenance (see :func:`classify`)."""
         route = self.config.routes.get(item.route)
         applicable = self.catalogue.applicable(
             env=self.env.name,
@@ -485,40 +310,6 @@ class Verifier:
             },
             fingerprint=fingerprint.id,
         )
-        if observation is None:
-            expected = [entry for entry in applicable if entry.strict]
-            if expected:
-                ids = ", ".join(entry.id for entry in expected)
-                return Verdict(
-                    cell,
-                    False,
-                    (
-                        f"{item.id}: documented limitation {ids} no longer happens here (the check "
-                        f"passed: {detail}). Fix: update its applies_to in {self.catalogue.path}."
-                    ),
-                    applicable,
-                )
-            return Verdict(cell, True, "", applicable)
-        cell.detail = (
-            observation.message
-            if not observation.exception
-            else (f"{observation.exception}: {observation.message}")
-        )
-        explaining = [entry for entry in applicable if entry.explains(observation)]
-        if len(explaining) == 1:
-            cell.status = f"limitation:{explaining[0].id}"
-            return Verdict(cell, True, "", applicable)
-        cell.status = f"error:{observation.exception}" if observation.exception else "mismatch"
-        if len(explaining) > 1:
-            why = "explained by more than one limitation: " + ", ".join(e.id for e in explaining)
-        elif applicable:
-            why = (
-                "not explained by the limitations that apply here ("
-                + "; ".join(f"{e.id}: {e.describe_evidence()}" for e in applicable)
-                + ")"
-            )
-        else:
-            why = "no documented limitation applies"
-        return Verdict(
-            cell, False, f"{item.id}: {cell.status}: {observation.message} [{why}]", applicable
-        )
+        result = classify(item.id, observation, detail, applicable, self.catalogue.path)
+        cell.status, cell.detail = result.status, result.detail
+        return Verdict(cell, result.ok, result.message, applicable)

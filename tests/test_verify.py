@@ -135,3 +135,31 @@ def test_a_mismatch_without_exception(verifier: Verifier) -> None:
     verdict = verifier.classify(item, Observation("metrics-missing", "", text), text, {})
     assert not verdict.ok and verdict.cell.status == "mismatch"
     assert verdict.cell.detail == text
+
+
+def test_classification_is_a_pure_function_of_the_outcome_and_the_catalogue() -> None:
+    from harness.classify import Classification, classify
+
+    catalogue = load_catalogue(ROOT / "limitations.toml")
+    lost = catalogue.get("optimizer-state-lost")
+    assert classify("i", None, "bitwise", [], Path("l.toml")) == Classification(
+        "pass", "bitwise", True
+    )
+    assert classify(
+        "i", Observation("optimizer-state-lost", "", "fresh"), "", [lost], Path("l.toml")
+    ) == Classification("limitation:optimizer-state-lost", "fresh", True)
+    assert classify("i", None, "12/12", [lost], Path("l.toml")) == Classification(
+        "pass",
+        "12/12",
+        False,
+        "i: documented limitation optimizer-state-lost no longer happens here (the check "
+        "passed: 12/12). Fix: update its applies_to in l.toml.",
+    )
+
+
+def test_every_check_is_one_class() -> None:
+    from harness.checks import CHECK_TYPES
+    from harness.results import CHECKS, SOURCE_CHECKS
+
+    assert sorted(CHECK_TYPES) == sorted(CHECKS + SOURCE_CHECKS)
+    assert [name for name, kind in CHECK_TYPES.items() if not kind.needs_model] == ["replay"]
