@@ -23,8 +23,8 @@ from tox.session.state import State
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from harness.config import load_config  # noqa: E402
-from harness.errors import HarnessError  # noqa: E402
+from harness.core.config import load_config  # noqa: E402
+from harness.core.errors import HarnessError  # noqa: E402
 from harness.toxenvs import ToxEnv, tox_envs  # noqa: E402
 
 GATE = "matrix"  # the tox.ini environment that merges every environment's results

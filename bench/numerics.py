@@ -31,9 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.compare import compare_arrays  # noqa: E402
-from harness.golden import read_golden  # noqa: E402
-from harness.results import read_results  # noqa: E402
+from harness.core.compare import compare_arrays  # noqa: E402
+from harness.core.golden import read_golden  # noqa: E402
+from harness.core.results import read_results  # noqa: E402
 
 SETTINGS: dict[str, dict[str, str]] = {
     "default": {},

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
 
 DEFAULT_REGISTRY = "build/models/model_registry.json"
 
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_inspect(args: argparse.Namespace) -> int:
     import json
 
-    from harness.inspect import inspect_path, render_text
+    from harness.core.inspection import inspect_path, render_text
 
     reports = []
     failed = 0
@@ -129,7 +129,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.validate import as_json, render, validate
+    from harness.core.preflight import as_json, render, validate
 
     findings = validate(Path(args.config), Path(args.limitations), Path(args.registry))
     print(as_json(findings) if args.json else render(findings))
@@ -137,8 +137,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from harness.docs import expected_docs
-    from harness.render import write_text
+    from harness.report.docs import expected_docs
+    from harness.report.render import write_text
 
     stale = []
     for path, text in expected_docs(
@@ -162,8 +162,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from harness import cases, runtime
-    from harness.config import load_config
+    from harness.core.config import load_config
+    from harness.keras import runtime
+    from harness.source import cases
 
     if args.skip:
         print("embedded cases skipped: HARNESS_REGISTRY names another registry")
@@ -188,9 +189,9 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from harness.config import load_config
-    from harness.convert import run_env_steps
-    from harness.registry import Registry
+    from harness.convert.steps import run_env_steps
+    from harness.core.config import load_config
+    from harness.core.registry import Registry
 
     if not args.env:
         raise HarnessError("No environment given. Fix: pass --env NAME or set HARNESS_ENV.")
@@ -198,7 +199,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     registry = Registry.load(args.registry)
     config.environment(args.env)
     if not args.child:
-        from harness.supervise import supervise
+        from harness.convert.supervise import supervise
 
         child = [
             "--config",
@@ -225,9 +226,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from harness import matrix, render
-    from harness.atomic import write_json
-    from harness.limitations import load_catalogue
+    from harness.core.atomic import write_json
+    from harness.core.limitations import load_catalogue
+    from harness.report import matrix, render
 
     build_dir = Path(args.build_dir)
     sources = [Path(p) for p in args.results] if args.results else [build_dir / "results"]
@@ -242,7 +243,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else build_dir / "matrix"
     route_order: list[str] = []
     if Path(args.config).exists():
-        from harness.config import load_config
+        from harness.core.config import load_config
 
         route_order = list(load_config(args.config).routes)
     markdown = render.render_markdown(cells, titles=titles, route_order=route_order)
@@ -271,7 +272,7 @@ def cmd_pin(args: argparse.Namespace) -> int:
     import shutil
 
     from harness import toxenvs
-    from harness.config import load_config
+    from harness.core.config import load_config
 
     config = load_config(args.config)
     root = config.path.parent
@@ -303,13 +304,13 @@ def write_renderings(
     route_order: list[str],
 ) -> list[str]:
     """COMPAT.md, matrix.json (schema'd), matrix.csv, matrix.html and heatmap.png."""
-    from harness import html, render
-    from harness.heatmap import write_heatmap
+    from harness.report import page, render
+    from harness.report.heatmap import write_heatmap
 
     render.write_text(compat_md, markdown)
     render.write_json_matrix(out / "matrix.json", cells, limitations=titles)
     render.write_text(out / "matrix.csv", render.render_csv(cells))
-    render.write_text(out / "matrix.html", html.render_html(cells, route_order=route_order))
+    render.write_text(out / "matrix.html", page.render_html(cells, route_order=route_order))
     write_heatmap(out / "heatmap.png", cells)
     names = ["matrix.json", "matrix.csv", "matrix.html", "heatmap.png"]
     return [str(compat_md)] + [str(out / name) for name in names]

@@ -1,7 +1,8 @@
 """The pytest plugin: options, parametrization over registered models, results files.
 
-Thin by design: the checks live in :mod:`harness.verify`, golden recording in
-:mod:`harness.recorder`. The plugin only does something for tests that ask for ``harness_item``.
+Thin by design: the checks live in :mod:`harness.verify` (the session in
+:mod:`harness.verify.session`), golden recording in :mod:`harness.source.recorder`. The plugin only
+does something for tests that ask for ``harness_item``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.errors import HarnessError
-from harness.results import Cell
+from harness.core.errors import HarnessError
+from harness.core.results import Cell
 
 if TYPE_CHECKING:
-    from harness.verify import Verdict
+    from harness.verify.session import Verdict
 
 DEFAULT_REGISTRY = "build/models/model_registry.json"
 DEFAULT_BUILD_DIR = "build"
@@ -94,10 +95,10 @@ def _option(config: pytest.Config, name: str, env_var: str, ini: str | None, def
 def _verifier(config: pytest.Config) -> Any:
     if _VERIFIER in config.stash:
         return config.stash[_VERIFIER]
-    from harness.config import load_config
-    from harness.limitations import load_catalogue
-    from harness.registry import Registry
-    from harness.verify import Verifier
+    from harness.core.config import load_config
+    from harness.core.limitations import load_catalogue
+    from harness.core.registry import Registry
+    from harness.verify.session import Verifier
 
     root = Path(config.invocation_params.dir)
     env = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
@@ -106,7 +107,7 @@ def _verifier(config: pytest.Config) -> Any:
             root / _option(config, "harness_config", "HARNESS_CONFIG", None, "harness.toml")
         )
         if not env:
-            from harness import runtime
+            from harness.keras import runtime
 
             env = runtime.infer_environment(
                 {e.name: (e.version, e.keras) for e in harness_config.environments.values()}
@@ -158,7 +159,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def harness_verifier(request: pytest.FixtureRequest) -> Any:
-    """The session's :class:`~harness.verify.Verifier` (models loaded once per process)."""
+    """The session's :class:`~harness.verify.session.Verifier` (models loaded once per process)."""
     return _verifier(request.config)
 
 
@@ -169,7 +170,7 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
 
     def run(item: Any) -> Cell | None:
         if item.check == "golden":
-            from harness.recorder import check_golden
+            from harness.source.recorder import check_golden
 
             mode = (
                 "regen-all"
@@ -185,7 +186,8 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
             if not ok:
                 pytest.fail(message, pytrace=False)
             return None
-        from harness import runtime, shards
+        from harness.keras import runtime
+        from harness.verify import shards
 
         results_dir = harness_verifier.build_dir / "results"
         device, device_name = harness_verifier.device
@@ -227,7 +229,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     config = session.config
     if config.option.collectonly or _VERIFIER not in config.stash:
         return
-    from harness import runtime
+    from harness.keras import runtime
 
     verifier = config.stash[_VERIFIER]
     try:
@@ -286,7 +288,7 @@ class _CrashRecorder:
         verifier = _harness_session(self.config)
         if verifier is None:
             return
-        from harness.shards import crash_cell
+        from harness.verify.shards import crash_cell
 
         item_id = report.nodeid.rsplit("[", 1)[-1].rstrip("]")
         cell = crash_cell(verifier.build_dir / "results", item_id)
@@ -310,8 +312,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     results_dir = verifier.build_dir / "results"
     if not results_dir.exists():
         return
-    from harness.runtime import versions
-    from harness.shards import consolidate
+    from harness.keras.runtime import versions
+    from harness.verify.shards import consolidate
 
     filtered = bool(
         config.option.keyword

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.config import Config, Environment, load_config
-from harness.errors import ConfigError
-from harness.specs import DEFAULT_SOURCE, Spec
+from harness.core.config import Config, Environment, load_config
+from harness.core.errors import ConfigError
+from harness.core.specs import DEFAULT_SOURCE, Spec
 
 REQUIREMENTS = "requirements"
 VERIFY_TOOLS = ("pytest", "filelock", "pytest-xdist", "pytest-timeout")

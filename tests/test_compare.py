@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.compare import Tolerance, compare_arrays, compare_values, ulp_distance
+from harness.core.compare import Tolerance, compare_arrays, compare_values, ulp_distance
 
 
 def test_identical_arrays_are_bitwise() -> None:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_config
-from harness.errors import ConfigError
-from harness.specs import Spec
+from harness.core.config import load_config
+from harness.core.errors import ConfigError
+from harness.core.specs import Spec
 
 ROOT = Path(__file__).parent.parent
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import registry_entry
-from harness.errors import HarnessError, UnsafeModelError
-from harness.formats import import_file, import_object
-from harness.golden import sha256_of
-from harness.registry import Registry
-from harness.safety import check_safe
+from harness.core.errors import HarnessError, UnsafeModelError
+from harness.core.golden import sha256_of
+from harness.core.registry import Registry
+from harness.core.safety import check_safe
+from harness.keras.formats import import_file, import_object
+from harness.source.cases import registry_entry
 
 
 def test_a_file_reference_resolves_against_the_registry_folder(tmp_path: Path) -> None:

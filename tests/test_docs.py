@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.docs import ROUTES_BEGIN, ROUTES_END, expected_docs, replace_block
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
+from harness.report.docs import ROUTES_BEGIN, ROUTES_END, expected_docs, replace_block
 
 ROOT = Path(__file__).parent.parent
 

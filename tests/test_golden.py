@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import GoldenError, GoldenTaintedError
-from harness.golden import Golden, read_golden, write_golden
+from harness.core.errors import GoldenError, GoldenTaintedError
+from harness.core.golden import Golden, read_golden, write_golden
 
 ROOT = Path(__file__).parent.parent
 

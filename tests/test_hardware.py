@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import reference
-from harness.compare import Tolerance
-from harness.golden import Golden, write_golden
-from harness.hardware import Fingerprint, cpu_details, isa_summary, parse_cpuinfo
+from harness.core.compare import Tolerance
+from harness.core.golden import Golden, write_golden
+from harness.core.hardware import Fingerprint, cpu_details, isa_summary, parse_cpuinfo
+from harness.source import reference
 
 ZEN5 = """processor\t: 0
 vendor_id\t: AuthenticAMD

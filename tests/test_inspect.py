@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.config import load_config
-from harness.inspect import inspect_path, render_text
-from harness.limitations import load_catalogue
-from harness.specs import Spec
+from harness.core.config import load_config
+from harness.core.inspection import inspect_path, render_text
+from harness.core.limitations import load_catalogue
+from harness.core.specs import Spec
 
 ROOT = Path(__file__).parent.parent
 FILES = {

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import LimitationsError
-from harness.limitations import Observation, load_catalogue
+from harness.core.errors import LimitationsError
+from harness.core.limitations import Observation, load_catalogue
 
 ROOT = Path(__file__).parent.parent
 

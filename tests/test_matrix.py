@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import matrix, render
-from harness.errors import ResultsError
-from harness.results import Cell, read_results, write_results
+from harness.core.errors import ResultsError
+from harness.core.results import Cell, read_results, write_results
+from harness.report import matrix, render
 
 
 def cell(model: str = "m", check: str = "predict", status: str = "pass", **kw: object) -> Cell:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import RegistryError
-from harness.registry import Registry
-from harness.specs import Spec
+from harness.core.errors import RegistryError
+from harness.core.registry import Registry
+from harness.core.specs import Spec
 
 EXAMPLE = Path(__file__).parent.parent.parent / "shared" / "context" / "model_registry.example.json"
 

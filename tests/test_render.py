@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import html, render
-from harness.results import Cell
+from harness.core.results import Cell
+from harness.report import page as html_page
+from harness.report import render
 
 
 def cell(
@@ -69,7 +70,7 @@ def test_json_matrix_follows_the_published_schema(tmp_path: Path) -> None:
 def test_the_matrix_holds_each_runners_fingerprint_once(tmp_path: Path) -> None:
     import jsonschema
 
-    from harness.hardware import Fingerprint, cpu_details
+    from harness.core.hardware import Fingerprint, cpu_details
 
     avx2 = Fingerprint("cpu", cpu_details({"ONEDNN_MAX_CPU_ISA": "AVX2"}, "flags : avx avx2"))
     native = Fingerprint("cpu", cpu_details({}, "flags : avx avx2"))
@@ -106,7 +107,7 @@ def test_csv_has_one_row_per_cell_with_provenance() -> None:
 
 
 def test_html_is_self_contained_and_escapes_cell_text() -> None:
-    page = html.render_html(CELLS)
+    page = html_page.render_html(CELLS)
     assert "http://" not in page and "https://" not in page
     assert "<script src" not in page and "<link" not in page
     assert "</script><b>x</b>" not in page  # cannot close the data block
@@ -124,7 +125,7 @@ def test_html_is_self_contained_and_escapes_cell_text() -> None:
 
 
 def test_heatmap_is_a_png(tmp_path: Path) -> None:
-    from harness.heatmap import write_heatmap
+    from harness.report.heatmap import write_heatmap
 
     path = tmp_path / "heatmap.png"
     write_heatmap(path, CELLS)

@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
-from harness.errors import ResourceLimitError, UnsafeModelError
-from harness.safety import check_safe, config_depth, read_config
+from harness.core.errors import ResourceLimitError, UnsafeModelError
+from harness.core.safety import check_safe, config_depth, read_config
 
 ROOT = Path(__file__).parent.parent
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import SpecError
-from harness.specs import Spec, derive_path
+from harness.core.errors import SpecError
+from harness.core.specs import Spec, derive_path
 
 
 @pytest.mark.parametrize(

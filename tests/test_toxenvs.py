@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli, runtime, toxenvs
-from harness.config import load_config
-from harness.errors import ConfigError, EnvironmentMismatchError
+from harness import cli, toxenvs
+from harness.core.config import load_config
+from harness.core.errors import ConfigError, EnvironmentMismatchError
+from harness.keras import runtime
 
 ROOT = Path(__file__).parent.parent
 NEW_RELEASE = 'tf222 = { tensorflow = "2.22.0", keras = "3.16.0" }'

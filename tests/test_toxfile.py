@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.config import load_config
+from harness.core.config import load_config
 from tests.test_toxenvs import ROOT, with_one_more_line
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_config
-from harness.limitations import Observation, load_catalogue
-from harness.registry import Registry
-from harness.verify import Item, Verifier
+from harness.core.config import load_config
+from harness.core.limitations import Observation, load_catalogue
+from harness.core.registry import Registry
+from harness.verify.session import Item, Verifier
 
 ROOT = Path(__file__).parent.parent
 EXTRA = """
@@ -138,7 +138,7 @@ def test_a_mismatch_without_exception(verifier: Verifier) -> None:
 
 
 def test_classification_is_a_pure_function_of_the_outcome_and_the_catalogue() -> None:
-    from harness.classify import Classification, classify
+    from harness.verify.classify import Classification, classify
 
     catalogue = load_catalogue(ROOT / "limitations.toml")
     lost = catalogue.get("optimizer-state-lost")
@@ -158,8 +158,8 @@ def test_classification_is_a_pure_function_of_the_outcome_and_the_catalogue() ->
 
 
 def test_every_check_is_one_class() -> None:
-    from harness.checks import CHECK_TYPES
-    from harness.results import CHECKS, SOURCE_CHECKS
+    from harness.core.results import CHECKS, SOURCE_CHECKS
+    from harness.verify.checks import CHECK_TYPES
 
     assert sorted(CHECK_TYPES) == sorted(CHECKS + SOURCE_CHECKS)
     assert [name for name, kind in CHECK_TYPES.items() if not kind.needs_model] == ["replay"]

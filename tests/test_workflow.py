@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from harness import toxenvs, workflow
-from harness.config import load_config
+from harness.core.config import load_config
 
 ROOT = Path(__file__).parent.parent
 WORKFLOW = ROOT / ".github/workflows/compat.yml"

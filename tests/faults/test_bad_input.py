@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import formats
 from harness.cli import main
-from harness.errors import HarnessError, ModelFileError
-from harness.safety import read_config
-from harness.specs import Spec
+from harness.core.errors import HarnessError, ModelFileError
+from harness.core.safety import read_config
+from harness.core.specs import Spec
+from harness.keras import formats
 
 ROOT = Path(__file__).parents[2]
 FIX = (

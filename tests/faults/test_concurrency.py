@@ -6,9 +6,9 @@ import json
 import multiprocessing
 from pathlib import Path
 
-from harness.registry import Registry
-from harness.results import Cell, merge_into, read_results
-from harness.specs import Spec
+from harness.core.registry import Registry
+from harness.core.results import Cell, merge_into, read_results
+from harness.core.specs import Spec
 
 PROCESSES = 8
 UPDATES = 100

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays, floating_dtypes
 
-from harness.compare import Tolerance, compare_arrays, compare_values, ulp_distance
-from harness.registry import Registry
+from harness.core.compare import Tolerance, compare_arrays, compare_values, ulp_distance
+from harness.core.registry import Registry
 
 SPECS = st.sampled_from(["2.13.keras", "2.13.h5", "2.15.h5", "2.16.keras", "2.17.weights.h5"])
 IDS = st.from_regex(r"[a-z0-9_.-]{1,12}", fullmatch=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import matrix
-from harness.registry import Registry
-from harness.results import read_results
+from harness.core.registry import Registry
+from harness.core.results import read_results
+from harness.report import matrix
 from tests.helpers import run_convert, run_suite
 
 pytestmark = pytest.mark.tensorflow

@@ -1,0 +1,134 @@
+"""Run the conversion steps assigned to one environment, for every registered model.
+
+One process handles all of an environment's steps, so TensorFlow is imported once. A model whose
+step fails gets a step record with the exception, which its cells later show; the other models go
+on. Every output is written atomically and recorded in the registry under its lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from harness.convert.records import StepRecord, read_step_record, step_record_path
+from harness.convert.supervise import mark, session, unmark
+from harness.core.atomic import write_json
+from harness.core.config import Config, Step
+from harness.core.errors import HarnessError, describe
+from harness.core.faults import inject
+from harness.core.golden import read_golden, sha256_of
+from harness.core.registry import Registry
+from harness.core.specs import derive_path
+from harness.keras import runtime
+from harness.keras.opening import open_model
+
+
+def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
+    """Load ``step.source`` of one model, optionally recompile, save ``step.target``."""
+    from harness.keras import formats
+
+    entry = registry.get(model_id)
+    record = StepRecord(
+        model_id,
+        step.name,
+        step.env,
+        "ok",
+        recompile_metrics=step.recompile_metrics,
+        versions=runtime.versions(),
+    )
+    try:
+        source = registry.resolve(model_id, step.source)
+        model = open_model(registry, model_id, step.source, source)
+        record.input_sha256 = sha256_of(source)
+        if step.recompile_metrics:
+            golden = read_golden(registry.golden_dir, model_id)
+            formats.backend().recompile(model, golden.metrics)
+        raw = entry.paths.get(str(step.target)) or derive_path(
+            entry.paths[str(step.source)], step.source, step.target
+        )
+        target = Path(raw) if Path(raw).is_absolute() else registry.root / raw
+        formats.save(model, step.target, target)
+        inject("step:after-save")
+        record.output_sha256 = sha256_of(target)
+        record.output = str(target)
+        registry.record_path(model_id, step.target, target)
+    except Exception as exc:  # one model's failure is its own: record it and go on
+        record.status, record.exception, record.message = "error", type(exc).__name__, describe(exc)
+    return record
+
+
+def run_env_steps(
+    config: Config,
+    registry: Registry,
+    env: str,
+    build_dir: Path,
+    *,
+    models: list[str] | None = None,
+) -> list[StepRecord]:
+    environment = config.environment(env)
+    runtime.check_environment(environment.version, env, environment.pins)
+    records: list[StepRecord] = []
+    for step in config.steps_for(env):
+        for model_id, entry in sorted(registry.models.items()):
+            if models and model_id not in models:
+                continue
+            if config.lineage(step.target, entry.source, model_id) is None:
+                continue  # this model's source does not lead to the step
+            previous = read_step_record(build_dir, model_id, str(step.target))
+            if up_to_date(previous, step, registry, model_id):
+                assert previous is not None
+                previous.status = "up-to-date"
+                records.append(previous)
+                report(env, previous)
+                continue
+            if previous is not None and previous.session and previous.session == session():
+                records.append(previous)  # crashed or timed out earlier in this session
+                continue
+            upstream = read_step_record(build_dir, model_id, str(step.source))
+            if upstream is not None and upstream.status == "error":
+                # the input was never written: report the first failure, not a missing path
+                record = StepRecord(
+                    model_id,
+                    step.name,
+                    step.env,
+                    "error",
+                    upstream.exception,
+                    f"its input comes from {upstream.step}, which failed: {upstream.message}",
+                    versions=runtime.versions(),
+                )
+            else:
+                mark(build_dir, model_id, step.name, str(step.target))
+                record = run_step(step, registry, model_id)
+            write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
+            unmark(build_dir)
+            records.append(record)
+            report(env, record)
+    return records
+
+
+def report(env: str, record: StepRecord) -> None:
+    """Print one step's outcome as it happens (a crash later loses nothing printed)."""
+    outcome = (
+        record.status
+        if record.status in ("ok", "up-to-date")
+        else f"{record.exception}: {record.message}"
+    )
+    print(f"{env}: {record.model}: {record.step}: {outcome}", flush=True)
+
+
+def up_to_date(record: StepRecord | None, step: Step, registry: Registry, model_id: str) -> bool:
+    """A finished hop is not redone while its input, its output, its configuration and the
+    environment's versions are what the step record says; a changed source changes the input
+    hash of every hop after it, so everything downstream is redone."""
+    if record is None or record.status != "ok" or record.step != step.name:
+        return False
+    if record.recompile_metrics != step.recompile_metrics or record.versions != runtime.versions():
+        return False
+    try:
+        source = registry.resolve(model_id, step.source)
+        target = registry.resolve(model_id, step.target)
+    except HarnessError:
+        return False
+    if not source.exists() or not target.exists():
+        return False
+    return sha256_of(source) == record.input_sha256 and sha256_of(target) == record.output_sha256

@@ -1,0 +1,310 @@
+"""The harness configuration (``harness.toml``): environments, steps and routes.
+
+The chain of steps is data: each step names the environment that runs it, the spec it loads and
+the spec it saves. A route is a named spec that a target environment loads; the steps that lead
+to it from a model's source spec are its lineage.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.core.compare import Tolerance
+from harness.core.errors import ConfigError, SpecError
+from harness.core.specs import Spec
+
+DEFAULT_CONFIG = "harness.toml"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One tox environment: the TF version whose specs it writes, the routes it verifies and the
+    distributions it pins (``tensorflow``, ``keras``, ``tf-keras``)."""
+
+    name: str
+    version: str
+    keras: int
+    verify: tuple[str, ...]
+    description: str = ""
+    pins: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def legacy(self) -> bool:
+        """Keras 2 through tf_keras on TF >= 2.16 (``TF_USE_LEGACY_KERAS=1``)."""
+        return any(name == "tf-keras" for name, _ in self.pins)
+
+
+@dataclass(frozen=True)
+class Step:
+    """Load ``source`` in ``env`` and save ``target``, optionally recompiling the metrics."""
+
+    env: str
+    source: Spec
+    target: Spec
+    recompile_metrics: bool = False
+    models: tuple[str, ...] = ("*",)  # model id patterns the step converts
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}->{self.target}@{self.env}"
+
+    def converts(self, model: str) -> bool:
+        return any(fnmatch.fnmatchcase(model, pattern) for pattern in self.models)
+
+
+@dataclass(frozen=True)
+class Route:
+    """A named spec that target environments load."""
+
+    name: str
+    spec: Spec
+    description: str = ""
+
+
+@dataclass
+class Config:
+    path: Path
+    environments: dict[str, Environment]
+    steps: list[Step]
+    routes: dict[str, Route]
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: how far the golden may be from the source model replayed on another runner's hardware
+    #: (``[numerics.cross_hardware]``); exact when not declared
+    cross_hardware: Tolerance = field(default_factory=Tolerance)
+
+    def environment(self, name: str) -> Environment:
+        try:
+            return self.environments[name]
+        except KeyError:
+            raise ConfigError(
+                f"Unknown environment {name!r} in {self.path}. Received environments: "
+                f"{sorted(self.environments)}. Fix: add [environments.{name}] or set "
+                f"HARNESS_ENV to one of them."
+            ) from None
+
+    def steps_for(self, env: str) -> list[Step]:
+        return [step for step in self.steps if step.env == env]
+
+    def producer(self, spec: Spec) -> Step | None:
+        for step in self.steps:
+            if step.target == spec:
+                return step
+        return None
+
+    def lineage(self, spec: Spec, source: Spec, model: str | None = None) -> list[Step] | None:
+        """The steps from ``source`` to ``spec``, or None when ``spec`` cannot be reached (for
+        ``model``: a step whose ``models`` leave it out cuts the way)."""
+        chain: list[Step] = []
+        current = spec
+        while current != source:
+            step = self.producer(current)
+            if step is None or len(chain) > len(self.steps):
+                return None
+            if model is not None and not step.converts(model):
+                return None
+            chain.append(step)
+            current = step.source
+        return list(reversed(chain))
+
+    def routes_for(self, env: str) -> list[Route]:
+        return [self.routes[name] for name in self.environment(env).verify]
+
+
+def _require(table: dict[str, Any], key: str, kind: type, where: str, path: Path) -> Any:
+    value = table.get(key)
+    if not isinstance(value, kind):
+        raise ConfigError(
+            f"{where} in {path} needs {key!r} of type {kind.__name__}. Received: {value!r}. "
+            f"Fix: set {key} = ... in that table."
+        )
+    return value
+
+
+def _spec(text: Any, where: str, path: Path) -> Spec:
+    try:
+        return Spec.parse(text)
+    except SpecError as exc:
+        raise ConfigError(f"{where} in {path}: {exc}") from None
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
+    path = Path(path).absolute()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Harness configuration not found: {path}. Fix: run from the project root or pass "
+            f"--config PATH (HARNESS_CONFIG)."
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Harness configuration {path} is not valid TOML: {exc}.") from None
+
+    routes: dict[str, Route] = {}
+    for name, table in data.get("routes", {}).items():
+        where = f"[routes.{name}]"
+        spec = _spec(_require(table, "spec", str, where, path), where, path)
+        routes[name] = Route(name, spec, str(table.get("description", "")))
+
+    environments = {
+        name: _environment(name, table, routes, path)
+        for name, table in data.get("environments", {}).items()
+    }
+
+    steps: list[Step] = []
+    for index, table in enumerate(data.get("steps", [])):
+        where = f"[[steps]] #{index + 1}"
+        env = _require(table, "env", str, where, path)
+        if env not in environments:
+            raise ConfigError(
+                f"{where} in {path} runs in unknown environment {env!r}. Received "
+                f"environments: {sorted(environments)}. Fix: add [environments.{env}]."
+            )
+        source = _spec(_require(table, "from", str, where, path), where, path)
+        target = _spec(_require(table, "to", str, where, path), where, path)
+        if target.version != environments[env].version:
+            raise ConfigError(
+                f"{where} in {path} writes {target} in {env}, which writes version "
+                f"{environments[env].version}. Fix: name the spec after the environment that "
+                f"writes it."
+            )
+        recompile = table.get("recompile_metrics", False)
+        if not isinstance(recompile, bool):
+            raise ConfigError(
+                f"{where} in {path}: recompile_metrics must be true or false. "
+                f"Received: {recompile!r}."
+            )
+        models = table.get("models", ["*"])
+        if (
+            not isinstance(models, list)
+            or not models
+            or not all(isinstance(m, str) for m in models)
+        ):
+            raise ConfigError(
+                f"{where} in {path}: models must be a non-empty list of model id patterns. "
+                f'Received: {models!r}. Fix: e.g. models = ["saved_model_*"], or leave it out.'
+            )
+        steps.append(Step(env, source, target, recompile, tuple(models)))
+
+    producers: dict[Spec, Step] = {}
+    for step in steps:
+        if step.target in producers:
+            raise ConfigError(
+                f"Two steps in {path} write {step.target}: {producers[step.target].name} and "
+                f"{step.name}. Fix: give each spec one producer."
+            )
+        producers[step.target] = step
+    known = {"routes", "environments", "steps", "numerics"}
+    extra = {k: v for k, v in data.items() if k not in known}
+    return Config(path, environments, steps, routes, extra, _numerics(data, path))
+
+
+def _numerics(data: dict[str, Any], path: Path) -> Tolerance:
+    """``[numerics.cross_hardware]``: ``max_abs`` and/or ``max_ulp``, with a ``reason``."""
+    table = data.get("numerics", {}).get("cross_hardware")
+    if table is None:
+        return Tolerance()
+    where = "[numerics.cross_hardware]"
+    unknown = sorted(set(table) - {"max_abs", "max_ulp", "reason"})
+    reason = table.get("reason")
+    max_abs, max_ulp = table.get("max_abs", 0.0), table.get("max_ulp", 0)
+    if (
+        unknown
+        or not isinstance(reason, str)
+        or not reason.strip()
+        or not isinstance(max_abs, int | float)
+        or not isinstance(max_ulp, int)
+        or max_abs < 0
+        or max_ulp < 0
+    ):
+        raise ConfigError(
+            f"{where} in {path} is invalid. Received: {table!r}. Fix: give max_abs (a number "
+            f">= 0) and/or max_ulp (an integer >= 0) and a reason that says how they were "
+            f"measured."
+        )
+    return Tolerance(float(max_abs), int(max_ulp), reason)
+
+
+_ENV_KEYS = ("tensorflow", "keras", "tf_keras", "version", "verify", "description")
+_PIN = re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?(\.post\d+)?$")
+
+
+def _pin(table: dict[str, Any], key: str, where: str, path: Path) -> str | None:
+    value = table.get(key)
+    if value is None or (key == "keras" and isinstance(value, int)):
+        return None
+    if not isinstance(value, str) or not _PIN.match(value):
+        raise ConfigError(
+            f"{where} in {path}: {key} must be an exact version string. Received: {value!r}. "
+            f'Fix: pin one release, e.g. {key} = "2.16.2".'
+        )
+    return value
+
+
+def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) -> Environment:
+    """One ``[environments]`` entry: a one-line pin table such as
+    ``tf221 = { tensorflow = "2.21.0", keras = "3.13.2" }``, or the older
+    ``version``/``keras = <generation>`` form (then nothing is pinned here)."""
+    where = f"[environments.{name}]"
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{where} in {path} must be a table. Received: {table!r}. "
+            f'Fix: {name} = {{ tensorflow = "2.21.0", keras = "3.13.2" }}.'
+        )
+    unknown = sorted(set(table) - set(_ENV_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where} in {path} has unknown keys {unknown}. Fix: use only {list(_ENV_KEYS)}."
+        )
+    tensorflow = _pin(table, "tensorflow", where, path)
+    keras = _pin(table, "keras", where, path)
+    tf_keras = _pin(table, "tf_keras", where, path)
+    version = table.get("version")
+    if version is None and tensorflow is not None:
+        version = ".".join(tensorflow.split(".")[:2])
+    if (
+        not isinstance(version, str)
+        or not re.fullmatch(r"\d+\.\d+", version)
+        or (tensorflow is not None and not tensorflow.startswith(f"{version}."))
+    ):
+        raise ConfigError(
+            f'{where} in {path} needs a TensorFlow version: tensorflow = "X.Y.Z" (or version '
+            f'= "X.Y" matching it). Received: tensorflow={tensorflow!r}, version={version!r}.'
+        )
+    if tf_keras is not None:
+        generation = 2
+    elif keras is not None:
+        generation = int(keras.split(".")[0])
+    else:
+        generation = _require(table, "keras", int, where, path)
+    pins = tuple(
+        (dist, pinned)
+        for dist, pinned in (("tensorflow", tensorflow), ("keras", keras), ("tf-keras", tf_keras))
+        if pinned is not None
+    )
+    verify = table.get("verify")
+    if verify is None:  # every route the environment could receive: specs no newer than it
+        ceiling = tuple(int(part) for part in version.split("."))
+        verify = [r.name for r in routes.values() if r.spec.version_key <= ceiling]
+    if not isinstance(verify, list) or not all(isinstance(r, str) for r in verify):
+        raise ConfigError(
+            f"{where} in {path}: verify must be a list of route names. Received: {verify!r}."
+        )
+    for route in verify:
+        if route not in routes:
+            raise ConfigError(
+                f"{where} in {path} verifies unknown route {route!r}. Received routes: "
+                f"{sorted(routes)}. Fix: add [routes.{route}] or remove it from verify."
+            )
+    description = table.get("description")
+    if description is None:
+        description = f"TensorFlow {tensorflow or version}"
+        if tf_keras is not None:
+            description += f" with tf_keras {tf_keras} (TF_USE_LEGACY_KERAS=1)"
+        elif keras is not None:
+            description += f", Keras {keras}"
+    return Environment(name, version, generation, tuple(verify), str(description), pins)

@@ -1,0 +1,269 @@
+"""The model registry: the recipe's ``models/model_registry.json``, read and written unchanged.
+
+The recipe's format is ``{"models": {ID: {"paths": {SPEC: PATH}}}}``. Other keys in a model's
+entry or at the top level are kept through a round trip. The harness reads these optional keys of
+a model's entry:
+
+- ``source``: the spec golden outputs are recorded from (default ``2.13.keras``);
+- ``custom_objects``: ``{name: "module:attr"}`` or ``{name: "path/to/file.py:attr"}`` (a file
+  path relative to the registry's folder) passed to ``load_model``;
+- ``inputs``: an ``.npz`` with ``x`` (or ``x0``, ``x1``, ...) and optionally ``y``;
+- ``tolerances``: ``{check: {"max_ulp": N, "max_abs": X, "reason": "..."}}``;
+- ``trusted``: ``true`` lets the model's file execute code (Lambda layers, custom modules);
+- ``case``: the embedded case that built it.
+
+Relative paths are resolved against the registry's root: the folder that holds the registry's
+folder (the recipe runs from the project root, one level above ``models/``), unless the file sets
+a top-level ``"root"`` (relative to the registry's folder). A relative path that climbs out of the
+root (``../..``) is refused unless the file sets ``"allow_outside_root": true``; absolute paths
+are taken as written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.core.atomic import lock_for, update_json, write_json
+from harness.core.errors import RegistryError, SpecError
+from harness.core.specs import DEFAULT_SOURCE, Spec
+
+
+def file_reference(reference: str) -> tuple[str, str] | None:
+    """``(path, attr)`` when a custom object reference names a Python file (``path.py:attr``),
+    else None (``module:attr``)."""
+    target, _, attr = reference.rpartition(":")
+    return (target, attr) if target.endswith(".py") else None
+
+
+MODEL_ID_RE = re.compile(r"^[a-z0-9_.-]+$", re.IGNORECASE)
+
+
+@dataclass
+class ModelEntry:
+    """One registered model: its saved forms and the harness's optional settings."""
+
+    id: str
+    paths: dict[str, str]
+    extra: dict[str, Any] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # key order as read, kept on write
+
+    @property
+    def source(self) -> Spec:
+        return Spec.parse(self.extra.get("source", DEFAULT_SOURCE))
+
+    @property
+    def trusted(self) -> bool:
+        return self.extra.get("trusted", False) is True
+
+    @property
+    def custom_objects(self) -> dict[str, str]:
+        value = self.extra.get("custom_objects", {})
+        return dict(value) if isinstance(value, dict) else {}
+
+    @property
+    def tolerances(self) -> dict[str, dict[str, Any]]:
+        value = self.extra.get("tolerances", {})
+        return dict(value) if isinstance(value, dict) else {}
+
+    @property
+    def inputs(self) -> str | None:
+        value = self.extra.get("inputs")
+        return value if isinstance(value, str) else None
+
+    @property
+    def case(self) -> str | None:
+        value = self.extra.get("case")
+        return value if isinstance(value, str) else None
+
+    def to_json(self) -> dict[str, Any]:
+        values = {"paths": dict(self.paths), **self.extra}
+        return _ordered(values, self.order)
+
+
+def _ordered(values: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    """``values`` with the keys of ``order`` first, in that order, then any new ones."""
+    keys = [key for key in order if key in values] + [key for key in values if key not in order]
+    return {key: values[key] for key in keys}
+
+
+def _reject_duplicates(path: Path) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise RegistryError(
+                    f"Duplicate key {key!r} in registry {path}. Received: the key twice in one "
+                    f"object. Fix: keep one entry per model id and per spec."
+                )
+            seen[key] = value
+        return seen
+
+    return hook
+
+
+def _read_raw(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RegistryError(
+            f"Registry not found: {path}. Fix: create it in the recipe's format "
+            f'{{"models": {{ID: {{"paths": {{SPEC: PATH}}}}}}}} or pass --registry.'
+        ) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_reject_duplicates(path))
+    except json.JSONDecodeError as exc:
+        raise RegistryError(
+            f"Registry {path} is not valid JSON: {exc.msg} at line {exc.lineno} column "
+            f"{exc.colno}. Fix: correct the JSON at that position."
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+        raise RegistryError(
+            f'Registry {path} has no "models" object. Received top-level keys: '
+            f"{sorted(data) if isinstance(data, dict) else type(data).__name__}. "
+            f'Fix: use the recipe\'s format {{"models": {{ID: {{"paths": {{SPEC: PATH}}}}}}}}.'
+        )
+    return data
+
+
+class Registry:
+    """A loaded registry file."""
+
+    def __init__(
+        self,
+        path: Path,
+        models: dict[str, ModelEntry],
+        extra: dict[str, Any],
+        order: list[str] | None = None,
+    ):
+        self.path = path
+        self.models = models
+        self.extra = extra
+        self.order = order or ["models"]
+
+    @classmethod
+    def load(cls, path: Path | str) -> Registry:
+        path = Path(path).absolute()
+        data = _read_raw(path)
+        models: dict[str, ModelEntry] = {}
+        for model_id, entry in data["models"].items():
+            models[model_id] = _parse_entry(path, model_id, entry)
+        extra = {key: value for key, value in data.items() if key != "models"}
+        return cls(path, models, extra, list(data))
+
+    @property
+    def root(self) -> Path:
+        root = self.extra.get("root")
+        if isinstance(root, str):
+            return (self.path.parent / root).resolve()
+        return self.path.parent.parent
+
+    @property
+    def golden_dir(self) -> Path:
+        """Where the models' goldens live: ``"golden_dir"`` (relative to the registry's folder),
+        else ``golden/`` beside the registry."""
+        value = self.extra.get("golden_dir")
+        if isinstance(value, str):
+            return (self.path.parent / value).resolve()
+        return self.path.parent / "golden"
+
+    def to_json(self) -> dict[str, Any]:
+        models = {model_id: entry.to_json() for model_id, entry in self.models.items()}
+        return _ordered({"models": models, **self.extra}, self.order)
+
+    def resolve(self, model_id: str, spec: Spec | str) -> Path:
+        """The absolute path of one saved form of a model."""
+        entry = self.get(model_id)
+        raw = entry.paths.get(str(spec))
+        if raw is None:
+            raise RegistryError(
+                f"Model {model_id!r} has no path for spec {str(spec)!r} in {self.path}. "
+                f"Received specs: {sorted(entry.paths)}. Fix: run the step that writes "
+                f"{str(spec)!r} or add its path to the registry."
+            )
+        path = Path(raw)
+        if path.is_absolute():
+            return path  # written out in full by whoever wrote the registry
+        resolved = (self.root / path).resolve()
+        if not resolved.is_relative_to(self.root.resolve()) and not self.extra.get(
+            "allow_outside_root"
+        ):
+            raise RegistryError(
+                f"Model {model_id!r} in {self.path}: the relative path {raw!r} for "
+                f"{str(spec)!r} leaves the registry's root {self.root}. Fix: give an absolute "
+                f'path, move the file under the root, or set "allow_outside_root": true.'
+            )
+        return self.root / path
+
+    def custom_objects(self, model_id: str) -> dict[str, str]:
+        """The model's custom object references, file paths made absolute (relative ones are
+        relative to the registry's folder: the registry is the user's configuration, not input)."""
+        resolved = {}
+        for name, reference in self.get(model_id).custom_objects.items():
+            found = file_reference(reference)
+            if found is not None and not Path(found[0]).is_absolute():
+                reference = f"{(self.path.parent / found[0]).resolve()}:{found[1]}"
+            resolved[name] = reference
+        return resolved
+
+    def get(self, model_id: str) -> ModelEntry:
+        try:
+            return self.models[model_id]
+        except KeyError:
+            raise RegistryError(
+                f"Unknown model {model_id!r} in {self.path}. Received ids: "
+                f"{sorted(self.models)}. Fix: register it or correct the id."
+            ) from None
+
+    def save(self) -> None:
+        with lock_for(self.path):
+            write_json(self.path, self.to_json())
+
+    def record_path(self, model_id: str, spec: Spec, path: Path) -> None:
+        """Record ``path`` for ``spec`` of ``model_id`` (locked read-modify-write)."""
+        try:
+            stored = str(path.absolute().relative_to(self.root))
+        except ValueError:
+            stored = str(path.absolute())
+
+        def update(data: dict[str, Any]) -> dict[str, Any]:
+            data["models"].setdefault(model_id, {"paths": {}}).setdefault("paths", {})[
+                str(spec)
+            ] = stored
+            return data
+
+        update_json(self.path, update, load=_read_raw)
+        self.models.setdefault(model_id, ModelEntry(model_id, {})).paths[str(spec)] = stored
+
+
+def _parse_entry(path: Path, model_id: str, entry: Any) -> ModelEntry:
+    if not MODEL_ID_RE.match(model_id):
+        raise RegistryError(
+            f"Invalid model id {model_id!r} in {path}. Fix: use letters, digits, '_', '.' "
+            f"and '-' only."
+        )
+    if not isinstance(entry, dict) or not isinstance(entry.get("paths"), dict):
+        raise RegistryError(
+            f'Model {model_id!r} in {path} has no "paths" object. Received: {entry!r}. '
+            f'Fix: write {{"paths": {{"2.13.keras": "models/2.13.keras/{model_id}.keras"}}}}.'
+        )
+    for spec, spec_path in entry["paths"].items():
+        try:
+            Spec.parse(spec)
+        except SpecError as exc:
+            raise RegistryError(f"Model {model_id!r} in {path}: {exc}") from None
+        if not isinstance(spec_path, str) or not spec_path:
+            raise RegistryError(
+                f"Model {model_id!r} in {path}: the path for {spec!r} must be a non-empty "
+                f"string. Received: {spec_path!r}. Fix: give the model file's path."
+            )
+    if "source" in entry:
+        try:
+            Spec.parse(entry["source"])
+        except SpecError as exc:
+            raise RegistryError(f"Model {model_id!r} in {path}: source: {exc}") from None
+    extra = {key: value for key, value in entry.items() if key != "paths"}
+    return ModelEntry(model_id, dict(entry["paths"]), extra, list(entry))

@@ -1,0 +1,118 @@
+"""Cells and results files: what each verification run measured, with provenance."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.core.atomic import write_json
+from harness.core.errors import ResultsError
+
+RESULTS_SCHEMA = 1
+CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state")
+#: the checks of the source environment on each runner: ``replay`` is the hardware drift (the
+#: committed golden vs the source model replayed on this runner's hardware)
+SOURCE_CHECKS = ("replay",)
+STATUS_RE = re.compile(r"^(pass|mismatch|error:[A-Za-z0-9_.]+|limitation:[a-z0-9_.-]+|skipped:.+)$")
+
+
+@dataclass
+class Cell:
+    """The outcome of one check on (model, environment, device, route)."""
+
+    model: str
+    env: str
+    device: str
+    route: str
+    spec: str
+    check: str
+    status: str
+    detail: str = ""
+    numbers: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    #: the runner's hardware fingerprint id (``cpu-0bbfdbc7``); its details are in
+    #: ``provenance["hardware"]``. Not part of :attr:`key`: the baseline holds on any runner.
+    fingerprint: str = ""
+
+    @property
+    def key(self) -> str:
+        return "|".join((self.model, self.env, self.device, self.route, self.check))
+
+    @property
+    def run_key(self) -> str:
+        """:attr:`key` and the fingerprint: one cell per runner in a merged matrix."""
+        return f"{self.key}|{self.fingerprint}"
+
+    @property
+    def runner_label(self) -> str:
+        """What names this cell's runner in file names: the fingerprint, else the device."""
+        return self.fingerprint or self.device
+
+    @property
+    def kind(self) -> str:
+        """``pass``, ``mismatch``, ``error``, ``limitation`` or ``skipped``."""
+        return self.status.split(":", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, source: Path) -> Cell:
+        try:
+            cell = cls(**data)
+        except TypeError as exc:
+            raise ResultsError(
+                f"Malformed cell in {source}: {exc}. Received keys: {sorted(data)}. "
+                f"Fix: regenerate the results file by rerunning its environment."
+            ) from None
+        if not STATUS_RE.match(cell.status):
+            raise ResultsError(
+                f"Unknown cell status {cell.status!r} in {source}. Fix: use pass, mismatch, "
+                f"error:<Type>, limitation:<id> or skipped:<reason>."
+            )
+        return cell
+
+
+def write_results(
+    path: Path, *, env: str, device: str, run: dict[str, Any], cells: list[Cell]
+) -> None:
+    data = {
+        "schema": RESULTS_SCHEMA,
+        "env": env,
+        "device": device,
+        "run": run,
+        "cells": [cell.to_json() for cell in sorted(cells, key=lambda c: c.run_key)],
+    }
+    write_json(path, data, indent=1)
+
+
+def read_results(path: Path) -> list[Cell]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ResultsError(
+            f"Results file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column "
+            f"{exc.colno}. Fix: delete it and rerun its environment."
+        ) from None
+    if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
+        schema = data.get("schema") if isinstance(data, dict) else None
+        raise ResultsError(
+            f"Results file {path} has schema {schema!r}, expected {RESULTS_SCHEMA}. "
+            f"Fix: delete it and rerun its environment."
+        )
+    return [Cell.from_json(raw, source=path) for raw in data.get("cells", [])]
+
+
+def merge_into(
+    path: Path, *, env: str, device: str, run: dict[str, Any], cells: list[Cell]
+) -> None:
+    """Replace the given cells in an existing results file (a partial run), under its lock."""
+    from harness.core.atomic import lock_for
+
+    with lock_for(path):
+        merged = {cell.run_key: cell for cell in (read_results(path) if path.exists() else [])}
+        merged.update({cell.run_key: cell for cell in cells})
+        write_results(path, env=env, device=device, run=run, cells=list(merged.values()))

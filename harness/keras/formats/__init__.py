@@ -1,0 +1,128 @@
+"""The one dispatcher: picks the module for the running Keras generation and the file's format.
+
+``keras2`` covers TF 2.13-2.15 and tf_keras; ``keras3`` covers Keras 3 on TF >= 2.16. Each
+module exposes the same functions; callers use :func:`backend` and never import them directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from harness.core.errors import HarnessError
+from harness.core.faults import inject
+from harness.core.registry import file_reference
+from harness.core.specs import Spec
+from harness.keras import runtime
+
+_SUPPORTED = {"keras", "h5", "savedmodel"}
+
+
+def backend() -> ModuleType:
+    """The format module for the Keras generation installed here (imports TensorFlow)."""
+    runtime.import_tensorflow()
+    generation = runtime.keras_generation()
+    return importlib.import_module(f"harness.keras.formats.keras{3 if generation >= 3 else 2}")
+
+
+def import_file(path: Path) -> ModuleType:
+    """Import a Python file by path, once per process (the same classes on every call)."""
+    path = path.resolve()
+    name = f"harness_file_{path.stem}"  # saved configs record it: keep it free of the checkout
+    known = sys.modules.get(name)
+    if known is not None and Path(known.__file__ or "") == path:
+        return known
+    if known is not None:  # another file with the same name
+        name = f"{name}_{hashlib.sha256(str(path).encode()).hexdigest()[:10]}"
+        if name in sys.modules:
+            return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise HarnessError(
+            f"Cannot import {path}: not a Python file. Fix: point the reference at an existing "
+            f"'.py' file."
+        )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def import_object(reference: str) -> Any:
+    """Import ``module:attr`` or ``path/to/file.py:attr`` (a registry's custom object; a relative
+    file path was made absolute by :meth:`harness.core.registry.Registry.custom_objects`)."""
+    module_name, _, attr = reference.rpartition(":")
+    if not module_name or not attr:
+        raise HarnessError(
+            f"Invalid custom object reference {reference!r}. Fix: write it as 'module:attr' or "
+            f"'path/to/file.py:attr', e.g. 'my_layers:Scale'."
+        )
+    obj: Any = (
+        import_file(Path(module_name))
+        if file_reference(reference)
+        else importlib.import_module(module_name)
+    )
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def load(spec: Spec, path: Path, *, custom_objects: dict[str, str], trusted: bool) -> Any:
+    if spec.format not in _SUPPORTED:
+        raise HarnessError(
+            f"Loading format {spec.format!r} is not supported yet. Received: {path}. "
+            f"Fix: register a .keras, .h5 or SavedModel form of the model."
+        )
+    objects: dict[str, Any] = {}
+    for name, reference in custom_objects.items():
+        try:
+            objects[name] = import_object(reference)
+        except (ImportError, AttributeError, OSError) as exc:
+            raise HarnessError(
+                f"Custom object {name!r} = {reference!r} for {path} cannot be imported "
+                f"({type(exc).__name__}: {exc}). Fix: install the module that defines it, or "
+                f"correct 'module:attr' in the registry's custom_objects."
+            ) from None
+    if spec.format == "savedmodel":
+        return backend().load_savedmodel(path, custom_objects=objects, trusted=trusted)
+    return backend().load_model(path, custom_objects=objects, trusted=trusted)
+
+
+def save(model: Any, spec: Spec, path: Path) -> None:
+    """Save ``model`` as ``spec`` at ``path`` atomically: written beside it under a temporary
+    name, then renamed over it (a SavedModel folder: the old one is moved aside first)."""
+    if spec.format not in _SUPPORTED:
+        raise HarnessError(
+            f"Saving format {spec.format!r} is not supported yet. Received: {path}. "
+            f"Fix: use a .keras, .h5 or .savedmodel spec in the step."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*"):
+        # left by a save that was killed before its rename
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / f"new{spec.suffix}"
+    try:
+        if spec.format == "savedmodel":
+            backend().export_savedmodel(model, tmp)
+        else:
+            backend().save_model(model, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+        inject("save:before-replace")
+        if path.is_dir():  # a folder cannot be renamed over: move the old one aside first
+            os.replace(path, tmp.parent / "old")
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp.parent, ignore_errors=True)

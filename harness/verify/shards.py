@@ -1,0 +1,223 @@
+"""Results written as each cell is made, one shard per process, merged at the end of the session.
+
+Each process that runs checks (the pytest process, or each pytest-xdist worker) appends every
+cell, as one JSON line, to its own shard ``<env>-<runner>.part-<worker>-<pid>.jsonl`` as soon as
+it is made (one writer per shard: no lock, no rewrite; a line cut by a crash is dropped), and
+leaves an in-flight marker naming the check it is running. A worker that crashes, hangs past the
+per-check timeout or is killed for memory loses nothing it had finished, and the process that
+started the session turns the check it was running into an error cell of its own
+(``error:WorkerCrashed`` or ``error:Timeout``); pytest-xdist then starts a new worker for the
+remaining checks. At the end, the shards of this session are merged into ``<env>-<runner>.json``.
+``<runner>`` is the hardware fingerprint id (``cpu-0bbfdbc7``): runners of several kinds can
+share one build folder, and the matrix shows each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.core.atomic import lock_for, write_json
+from harness.core.results import Cell, merge_into, write_results
+
+MARKER_PREFIX = ".inflight-"
+#: a runner label in a shard's name: the fingerprint id, or the device of a pre-fingerprint shard
+#: (so that ``tf216``'s shards are not confused with ``tf216-legacy``'s)
+RUNNER_RE = re.compile(r"^(cpu|gpu)(-[0-9a-f]{8})?$")
+
+
+def worker_name() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def shard_path(results_dir: Path, env: str, runner: str) -> Path:
+    return results_dir / f"{env}-{runner}.part-{worker_name()}-{os.getpid()}.jsonl"
+
+
+def add_cell(results_dir: Path, cell: Cell) -> None:
+    """Append one cell to this process's shard and flush it to disk."""
+    path = shard_path(results_dir, cell.env, cell.runner_label)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(cell.to_json()) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_shard(path: Path) -> list[Cell]:
+    cells = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            cells.append(Cell.from_json(json.loads(line), source=path))
+        except json.JSONDecodeError:
+            continue  # the last line of a process killed while writing it
+    return cells
+
+
+def _marker(results_dir: Path) -> Path:
+    return results_dir / f"{MARKER_PREFIX}{worker_name()}-{os.getpid()}.json"
+
+
+def mark_inflight(
+    results_dir: Path,
+    item: dict[str, str],
+    *,
+    env: str,
+    device: str,
+    device_name: str,
+    versions: dict[str, str],
+    timeout: float | None,
+    hardware: dict[str, Any] | None = None,
+) -> None:
+    write_json(
+        _marker(results_dir),
+        {
+            "item": item,
+            "env": env,
+            "device": device,
+            "device_name": device_name,
+            "hardware": hardware or {},
+            "versions": versions,
+            "timeout": timeout,
+            "started": time.time(),
+            "pid": os.getpid(),
+        },
+    )
+
+
+def clear_inflight(results_dir: Path) -> None:
+    _marker(results_dir).unlink(missing_ok=True)
+
+
+def _poison_file(results_dir: Path, env: str) -> Path:
+    return results_dir / f".failed-models-{env}.json"
+
+
+def poisoned(results_dir: Path, env: str) -> dict[str, str]:
+    """Models whose worker died in this session, with the status of the check that killed it:
+    their remaining checks fail at once instead of crashing or hanging a new worker too."""
+    path = _poison_file(results_dir, env)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _poison(results_dir: Path, env: str, model: str, status: str) -> None:
+    path = _poison_file(results_dir, env)
+    with lock_for(path):
+        data = poisoned(results_dir, env)
+        data[model] = status
+        write_json(path, data)
+
+
+def not_run_cell(base: Cell, status: str) -> Cell:
+    """The cell of a check skipped because an earlier check of its model killed its worker."""
+    reason = "timed out" if status == "error:Timeout" else "crashed its worker"
+    base.status = status
+    base.detail = f"not run: an earlier check of this model {reason} in this session"
+    return base
+
+
+def crash_cell(results_dir: Path, item_id: str) -> Cell | None:
+    """The error cell for a check whose process died; None when no marker names it."""
+    for marker in results_dir.glob(f"{MARKER_PREFIX}*.json"):
+        try:
+            data = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        item = data.get("item", {})
+        if item.get("id") != item_id:
+            continue
+        marker.unlink(missing_ok=True)
+        Path(str(marker) + ".lock").unlink(missing_ok=True)
+        elapsed = time.time() - float(data["started"])
+        timeout = data.get("timeout")
+        if timeout and elapsed >= 0.9 * float(timeout):
+            status = "error:Timeout"
+            detail = (
+                f"the check ran past the per-check timeout ({timeout:g} s) and its worker "
+                f"was stopped; the other models' checks went on in a new worker"
+            )
+        else:
+            status = "error:WorkerCrashed"
+            detail = (
+                f"the worker process died after {elapsed:.1f} s while running this check "
+                f"(a crash, or a kill by the out-of-memory killer); the other models' "
+                f"checks went on in a new worker"
+            )
+        _poison(results_dir, data["env"], item["model"], status)
+        hardware = data.get("hardware") or {}
+        return Cell(
+            model=item["model"],
+            env=data["env"],
+            device=data["device"],
+            route=item["route"],
+            spec=item["spec"],
+            check=item["check"],
+            status=status,
+            detail=detail,
+            provenance={
+                "route": item["route"],
+                "versions": data.get("versions", {}),
+                "device_name": data.get("device_name", ""),
+                "runner": os.environ.get("HARNESS_RUNNER", ""),
+                **({"hardware": hardware} if hardware else {}),
+            },
+            fingerprint=str(hardware.get("id", "")),
+        )
+    return None
+
+
+def consolidate(
+    results_dir: Path,
+    env: str,
+    *,
+    since: float,
+    complete: bool,
+    extra: list[Cell],
+    run: dict[str, Any],
+) -> list[Path]:
+    """Merge this session's shards (and ``extra`` cells) into ``<env>-<runner>.json``.
+
+    A complete session replaces the file; a partial one (``-k``, ``--model``) updates only the
+    cells it ran. Shards left by an older, killed session are removed unread.
+    """
+    by_runner: dict[str, list[Cell]] = {}
+    for cell in extra:
+        by_runner.setdefault(cell.runner_label, []).append(cell)
+    shards = [
+        shard
+        for shard in sorted(results_dir.glob(f"{env}-*.part-*.jsonl"))
+        if RUNNER_RE.match(shard.name[len(env) + 1 :].split(".part-", 1)[0])
+    ]
+    for shard in shards:
+        if shard.stat().st_mtime >= since - 1:
+            runner = shard.name[len(env) + 1 :].split(".part-", 1)[0]
+            by_runner.setdefault(runner, []).extend(read_shard(shard))
+    written = []
+    for runner, listed in sorted(by_runner.items()):
+        cells = list({cell.run_key: cell for cell in listed}.values())
+        device = cells[0].device
+        hardware = [c.provenance["hardware"] for c in cells if "hardware" in c.provenance]
+        meta = {**run, **({"hardware": hardware[0]} if hardware else {})}
+        final = results_dir / f"{env}-{runner}.json"
+        if complete:
+            with lock_for(final):
+                write_results(final, env=env, device=device, run=meta, cells=cells)
+            if final.name != f"{env}-{device}.json":  # superseded: written before fingerprints
+                (results_dir / f"{env}-{device}.json").unlink(missing_ok=True)
+        else:
+            merge_into(final, env=env, device=device, run=meta, cells=cells)
+        written.append(final)
+    for shard in shards:
+        shard.unlink(missing_ok=True)
+    leftovers = [*results_dir.glob(f"{MARKER_PREFIX}*"), *results_dir.glob(".failed-models-*")]
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    return written
