@@ -65,7 +65,7 @@ def verifier(tmp_path: Path) -> Verifier:
         env="tf216",
         build_dir=tmp_path / "build",
     )
-    result._device = ("cpu", "test-cpu")
+    result.runner._device = ("cpu", "test-cpu")
     return result
 
 

@@ -17,15 +17,18 @@ with the golden under the cross-hardware tolerance, and its cells say so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.core.compare import Tolerance, compare_outputs, compare_values
+from harness.core.config import Config
 from harness.core.errors import GoldenError
 from harness.core.golden import Golden, golden_files, read_golden, sha256_of, write_golden
 from harness.core.hardware import Fingerprint
 from harness.core.limitations import Observation
+from harness.core.registry import Registry
 
 #: a check's outcome: an observation (None when it passed), its detail and its numbers
 Verdict = tuple[Observation | None, str, dict[str, Any]]
@@ -187,3 +190,75 @@ def replay_verdict(
         f"model's 'replay' tolerance) with a measured reason."
     )
     return Observation("hardware-drift", "", message), detail, total.numbers()
+
+
+class References:
+    """The runner references of one verification session, once per model and process: the
+    source environment records them (replaying the committed source model on this runner),
+    every other environment reads the one of its fingerprint, or falls back to the golden."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        config: Config,
+        build_dir: Path,
+        fingerprint: Callable[[], Fingerprint],
+    ):
+        self.registry = registry
+        self.config = config
+        self.build_dir = build_dir
+        self.fingerprint = fingerprint
+        self._expected: dict[str, Expected] = {}
+
+    def cross_hardware(self, model: str) -> Tolerance:
+        """How far the golden may be from this runner's replay: the model's declared ``replay``
+        tolerance, else harness.toml's ``[numerics.cross_hardware]``."""
+        declared = self.registry.get(model).tolerances.get("replay")
+        return Tolerance.from_json(declared) if declared else self.config.cross_hardware
+
+    def expected(self, model: str, golden: Golden, *, replay: bool) -> Expected:
+        """What outputs are compared with; ``replay``: this is the model's source environment,
+        which records the reference."""
+        if model not in self._expected:
+            fingerprint = self.fingerprint()
+            golden_dir = self.registry.golden_dir
+            if replay:
+                found: Golden | None = self._replay(model, golden, fingerprint)
+            else:
+                found = read_reference(self.build_dir, fingerprint.id, golden_dir, golden)
+            self._expected[model] = Expected(
+                golden=golden,
+                outputs=found or golden,
+                basis="reference" if found else "golden",
+                fingerprint=fingerprint.id,
+                cross_hardware=self.cross_hardware(model),
+            )
+        return self._expected[model]
+
+    def known(self, model: str) -> Expected | None:
+        """The comparison basis of ``model`` if one was made in this process."""
+        return self._expected.get(model)
+
+    def forget(self, model: str) -> None:
+        self._expected.pop(model, None)
+
+    def _replay(self, model: str, golden: Golden, fingerprint: Fingerprint) -> Golden:
+        """Run the committed source model on the golden's inputs here; store the reference."""
+        from harness.keras.opening import open_model
+        from harness.source.recorder import record_golden
+
+        entry = self.registry.get(model)
+        replayed = record_golden(
+            open_model(self.registry, model, entry.source),
+            model=model,
+            source_spec=str(entry.source),
+            source_path=self.registry.resolve(model, entry.source),
+            x=golden.x,
+            y=golden.y,
+            batch_size=golden.batch_size,
+            command="replay",
+        )
+        return write_reference(
+            self.build_dir, fingerprint.to_json(), self.registry.golden_dir, golden, replayed
+        )

@@ -12,17 +12,14 @@ between the golden and this runner.
 
 from __future__ import annotations
 
-import os
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.convert.records import read_step_record
 from harness.core.compare import Tolerance
 from harness.core.config import Config, Route
-from harness.core.errors import GoldenError, HarnessError
-from harness.core.golden import Golden, read_golden, sha256_of
+from harness.core.errors import HarnessError
+from harness.core.golden import Golden
 from harness.core.hardware import Fingerprint
 from harness.core.limitations import Catalogue, Limitation, Observation
 from harness.core.registry import Registry
@@ -31,11 +28,10 @@ from harness.core.specs import Spec
 from harness.keras import runtime
 from harness.keras.opening import open_model
 from harness.source import reference
-from harness.source.recorder import record_golden
 from harness.verify.checks import CHECK_TYPES, Loaded, Subject, observe_exception
 from harness.verify.classify import classify
-
-SOURCE_ROUTE = "source"  # the route name of the source environment's own items
+from harness.verify.loading import Models
+from harness.verify.provenance import SOURCE_ROUTE, Lineage, Runner, runner_name
 
 
 @dataclass(frozen=True)
@@ -60,6 +56,26 @@ class Verdict:
     applicable: list[Limitation] = field(default_factory=list)
 
 
+def items_of(
+    config: Config, registry: Registry, env: str, models: list[str] | None = None
+) -> list[Item]:
+    """The items of environment ``env``: in a model's source environment its golden and replay,
+    then every check of every route the environment verifies that reaches the model."""
+    version = config.environment(env).version
+    items: list[Item] = []
+    for model_id, entry in sorted(registry.models.items()):
+        if models and model_id not in models:
+            continue
+        if entry.source.version == version:
+            items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "golden"))
+            items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "replay"))
+        for route in config.routes_for(env):
+            if config.lineage(route.spec, entry.source, model_id) is None:
+                continue
+            items.extend(Item(model_id, route.name, str(route.spec), c) for c in CHECKS)
+    return items
+
+
 class Verifier:
     """Runs the checks of one environment; loads each (model, route) once per process."""
 
@@ -72,106 +88,44 @@ class Verifier:
         self.env = config.environment(env)
         self.build_dir = build_dir
         self.golden_dir = registry.golden_dir
-        self._loaded: dict[tuple[str, str], Loaded] = {}
-        self._goldens: dict[str, Golden | GoldenError] = {}
-        self._device: tuple[str, str] | None = None
-        self._fingerprint: Fingerprint | None = None
-        self._lineage: dict[tuple[str, str], list[dict[str, str]]] = {}
-        self._expected: dict[str, reference.Expected] = {}
+        self.models = Models(config, registry, build_dir)
+        self.runner = Runner()
+        self.lineage = Lineage(config, registry)
+        self.references = reference.References(
+            registry=registry,
+            config=config,
+            build_dir=build_dir,
+            fingerprint=lambda: self.fingerprint,
+        )
 
     # ------------------------------------------------------------------ items
     def is_source_env(self, model: str) -> bool:
         return self.registry.get(model).source.version == self.env.version
 
     def items(self, models: list[str] | None = None) -> list[Item]:
-        items: list[Item] = []
-        for model_id, entry in sorted(self.registry.models.items()):
-            if models and model_id not in models:
-                continue
-            if self.is_source_env(model_id):
-                items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "golden"))
-                items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "replay"))
-            for route in self.config.routes_for(self.env.name):
-                if self.config.lineage(route.spec, entry.source, model_id) is None:
-                    continue
-                items.extend(Item(model_id, route.name, str(route.spec), c) for c in CHECKS)
-        return items
+        return items_of(self.config, self.registry, self.env.name, models)
 
     # ------------------------------------------------------------------ context
     @property
     def device(self) -> tuple[str, str]:
-        if self._device is None:
-            self._device = runtime.device()
-        return self._device
+        return self.runner.device
 
     @property
     def fingerprint(self) -> Fingerprint:
         """This runner's hardware fingerprint (read once per process)."""
-        if self._fingerprint is None:
-            from harness.core import hardware
-
-            gpu = runtime.gpu_details() if self.device[0] == "gpu" else None
-            self._fingerprint = hardware.fingerprint(gpu)
-        return self._fingerprint
+        return self.runner.fingerprint
 
     def golden(self, model: str) -> Golden:
-        if model not in self._goldens:
-            try:
-                self._goldens[model] = read_golden(self.golden_dir, model)
-            except GoldenError as exc:
-                self._goldens[model] = exc
-        value = self._goldens[model]
-        if isinstance(value, GoldenError):
-            raise value
-        return value
+        return self.models.golden(model)
 
     def forget_golden(self, model: str) -> None:
-        self._goldens.pop(model, None)
-        self._expected.pop(model, None)
-
-    def cross_hardware(self, model: str) -> Tolerance:
-        """How far the golden may be from this runner's replay: the model's declared ``replay``
-        tolerance, else harness.toml's ``[numerics.cross_hardware]``."""
-        declared = self.registry.get(model).tolerances.get("replay")
-        return Tolerance.from_json(declared) if declared else self.config.cross_hardware
+        self.models.forget_golden(model)
+        self.references.forget(model)
 
     def expected(self, model: str) -> reference.Expected:
-        """What this environment's outputs are compared with: the runner reference of this
-        fingerprint (the source environment records it, once per process), else the golden."""
-        if model not in self._expected:
-            golden = self.golden(model)
-            fingerprint = self.fingerprint
-            if self.is_source_env(model):
-                found: Golden | None = self._replay(model, golden)
-            else:
-                found = reference.read_reference(
-                    self.build_dir, fingerprint.id, self.golden_dir, golden
-                )
-            self._expected[model] = reference.Expected(
-                golden=golden,
-                outputs=found or golden,
-                basis="reference" if found else "golden",
-                fingerprint=fingerprint.id,
-                cross_hardware=self.cross_hardware(model),
-            )
-        return self._expected[model]
-
-    def _replay(self, model: str, golden: Golden) -> Golden:
-        """Run the committed source model on the golden's inputs here; store the reference."""
-        entry = self.registry.get(model)
-        replayed = record_golden(
-            self.open(model, entry.source),
-            model=model,
-            source_spec=str(entry.source),
-            source_path=self.registry.resolve(model, entry.source),
-            x=golden.x,
-            y=golden.y,
-            batch_size=golden.batch_size,
-            command="replay",
-        )
-        return reference.write_reference(
-            self.build_dir, self.fingerprint.to_json(), self.golden_dir, golden, replayed
-        )
+        """What this environment's outputs are compared with (see :class:`References`)."""
+        golden = self.golden(model)
+        return self.references.expected(model, golden, replay=self.is_source_env(model))
 
     def open(self, model: str, spec: Spec) -> Any:
         """Check a model file's safety, then load it (TensorFlow)."""
@@ -183,50 +137,7 @@ class Verifier:
         return Tolerance.from_json(data)
 
     def load(self, model: str, route: Route) -> Loaded:
-        key = (model, route.name)
-        if key in self._loaded:
-            return self._loaded[key]
-        loaded = Loaded()
-        entry = self.registry.get(model)
-        try:
-            lineage = self.config.lineage(route.spec, entry.source) or []
-            if lineage:
-                record = read_step_record(self.build_dir, model, str(route.spec))
-                if record is not None and record.status != "ok":
-                    loaded.observation = Observation(
-                        "error", record.exception, f"step {record.step} failed: {record.message}"
-                    )
-            if loaded.observation is None:
-                loaded.model = self.open(model, route.spec)
-        except Exception as exc:
-            loaded.observation = observe_exception(exc)
-        self._loaded[key] = loaded
-        return loaded
-
-    def lineage_provenance(self, model: str, route: Route | None) -> list[dict[str, str]]:
-        """Every hop's spec, writer and sha256, hashed once per (model, route) and process
-        (``route`` None: the source file alone)."""
-        key = (model, route.name if route else SOURCE_ROUTE)
-        if key not in self._lineage:
-            self._lineage[key] = self._hash_lineage(model, route)
-        return self._lineage[key]
-
-    def _hash_lineage(self, model: str, route: Route | None) -> list[dict[str, str]]:
-        entry = self.registry.get(model)
-        steps = self.config.lineage(route.spec, entry.source) if route else []
-        specs = [entry.source] + [s.target for s in steps or []]
-        hops = []
-        for spec in specs:
-            producer = self.config.producer(spec)
-            hop = {"spec": str(spec), "env": producer.env if producer else "source", "sha256": ""}
-            try:
-                path = self.registry.resolve(model, spec)
-                if path.exists():
-                    hop["sha256"] = sha256_of(path)
-            except HarnessError:
-                pass
-            hops.append(hop)
-        return hops
+        return self.models.load(model, route)
 
     # ------------------------------------------------------------------ checks
     def run(self, item: Item) -> Verdict:
@@ -264,7 +175,7 @@ class Verifier:
 
     def _basis(self, item: Item) -> dict[str, str]:
         """What the cell's outputs were compared with (for the checks that compare outputs)."""
-        expected = self._expected.get(item.model)
+        expected = self.references.known(item.model)
         if item.check not in ("predict", "evaluate", "metrics") or expected is None:
             return {}
         return {"compared_with": expected.compared_with()}
@@ -296,10 +207,10 @@ class Verifier:
             numbers=numbers,
             provenance={
                 "route": item.route,
-                "lineage": self.lineage_provenance(item.model, route),
+                "lineage": self.lineage.hops(item.model, route),
                 "versions": runtime.versions(),
                 "device_name": device_name,
-                "runner": os.environ.get("HARNESS_RUNNER", platform.node()),
+                "runner": runner_name(),
                 "hardware": fingerprint.to_json(),
                 **self._basis(item),
             },

@@ -23,6 +23,7 @@ from typing import Any
 
 from harness.core.atomic import lock_for, write_json
 from harness.core.results import Cell, merge_into, write_results
+from harness.verify.provenance import runner_name
 
 MARKER_PREFIX = ".inflight-"
 #: a runner label in a shard's name: the fingerprint id, or the device of a pre-fingerprint shard
@@ -166,7 +167,7 @@ def crash_cell(results_dir: Path, item_id: str) -> Cell | None:
                 "route": item["route"],
                 "versions": data.get("versions", {}),
                 "device_name": data.get("device_name", ""),
-                "runner": os.environ.get("HARNESS_RUNNER", ""),
+                "runner": runner_name(),
                 **({"hardware": hardware} if hardware else {}),
             },
             fingerprint=str(hardware.get("id", "")),
