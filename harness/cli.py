@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from harness.core.errors import HarnessError
 
@@ -226,46 +225,23 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from harness.core.atomic import write_json
-    from harness.core.limitations import load_catalogue
-    from harness.report import matrix, render
+    from harness.report.publish import publish
 
     build_dir = Path(args.build_dir)
-    sources = [Path(p) for p in args.results] if args.results else [build_dir / "results"]
-    paths = [
-        p
-        for source in sources
-        for p in (sorted(source.glob("*.json")) if source.is_dir() else [source])
-    ]
-    cells = matrix.merge(paths)
-    catalogue = load_catalogue(args.limitations)
-    titles = {entry.id: entry.title for entry in catalogue.entries}
     out = Path(args.out) if args.out else build_dir / "matrix"
-    route_order: list[str] = []
-    if Path(args.config).exists():
-        from harness.core.config import load_config
-
-        route_order = list(load_config(args.config).routes)
-    markdown = render.render_markdown(cells, titles=titles, route_order=route_order)
-    compat_md = Path(args.compat_md) if args.compat_md else out / "COMPAT.md"
-    written = write_renderings(out, compat_md, cells, markdown, titles, route_order)
-    print(f"merged {len(cells)} cells from {len(paths)} results files -> {', '.join(written)}")
-    baseline_path = Path(args.baseline)
-    if args.update_baseline:
-        write_json(baseline_path, matrix.baseline_from(cells), indent=1)
-        print(f"baseline updated: {baseline_path} ({len(cells)} cells)")
-        return 0
-    report = matrix.gate(cells, matrix.read_baseline(baseline_path))
-    text = report.render()
-    render.write_text(out / "changes.md", "# What changed against the baseline\n\n" + text + "\n")
-    print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            gate_text = f"\n## Gate\n\n```\n{text[:20_000]}\n```\n"
-            limit = render.SUMMARY_LIMIT - len(gate_text.encode("utf-8"))
-            handle.write(render.fit_summary(markdown, cells, limit) + gate_text)
-    return 0 if report.ok else 1
+    result = publish(
+        sources=[Path(p) for p in args.results] if args.results else [build_dir / "results"],
+        out=out,
+        compat_md=Path(args.compat_md) if args.compat_md else out / "COMPAT.md",
+        baseline=Path(args.baseline),
+        limitations=Path(args.limitations),
+        config=Path(args.config),
+        update_baseline=args.update_baseline,
+        summary=Path(summary) if summary else None,
+    )
+    print("\n".join(result.lines))
+    return 0 if result.ok else 1
 
 
 def cmd_pin(args: argparse.Namespace) -> int:
@@ -293,27 +269,6 @@ def cmd_pin(args: argparse.Namespace) -> int:
     if not compiled:
         print("every lock file matches harness.toml (use --upgrade to re-resolve)")
     return 0
-
-
-def write_renderings(
-    out: Path,
-    compat_md: Path,
-    cells: list[Any],
-    markdown: str,
-    titles: dict[str, str],
-    route_order: list[str],
-) -> list[str]:
-    """COMPAT.md, matrix.json (schema'd), matrix.csv, matrix.html and heatmap.png."""
-    from harness.report import page, render
-    from harness.report.heatmap import write_heatmap
-
-    render.write_text(compat_md, markdown)
-    render.write_json_matrix(out / "matrix.json", cells, limitations=titles)
-    render.write_text(out / "matrix.csv", render.render_csv(cells))
-    render.write_text(out / "matrix.html", page.render_html(cells, route_order=route_order))
-    write_heatmap(out / "heatmap.png", cells)
-    names = ["matrix.json", "matrix.csv", "matrix.html", "heatmap.png"]
-    return [str(compat_md)] + [str(out / name) for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:
