@@ -17,7 +17,7 @@ from harness.core.errors import HarnessError
 from harness.core.results import Cell
 
 if TYPE_CHECKING:
-    from harness.verify.session import Verdict
+    pass
 
 DEFAULT_REGISTRY = "build/models/model_registry.json"
 DEFAULT_BUILD_DIR = "build"
@@ -95,53 +95,30 @@ def _option(config: pytest.Config, name: str, env_var: str, ini: str | None, def
 def _verifier(config: pytest.Config) -> Any:
     if _VERIFIER in config.stash:
         return config.stash[_VERIFIER]
-    from harness.core.config import load_config
-    from harness.core.limitations import load_catalogue
-    from harness.core.registry import Registry
-    from harness.verify.session import Verifier
+    from harness.verify.engine import open_session
 
     root = Path(config.invocation_params.dir)
-    env = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
     try:
-        harness_config = load_config(
-            root / _option(config, "harness_config", "HARNESS_CONFIG", None, "harness.toml")
-        )
-        if not env:
-            from harness.keras import runtime
-
-            env = runtime.infer_environment(
-                {e.name: (e.version, e.keras) for e in harness_config.environments.values()}
-            )
-        if not env:
-            raise pytest.UsageError(
-                "keras-harness: no environment given and none matches the installed "
-                "TensorFlow. Fix: run through tox (tox -e tf216) or pass --harness-env NAME "
-                "(or set HARNESS_ENV)."
-            )
-        registry = Registry.load(
-            root
+        verifier = open_session(
+            env=config.getoption("harness_env") or os.environ.get("HARNESS_ENV"),
+            config=root / _option(config, "harness_config", "HARNESS_CONFIG", None, "harness.toml"),
+            registry=root
             / _option(
                 config, "harness_registry", "HARNESS_REGISTRY", "harness_registry", DEFAULT_REGISTRY
-            )
-        )
-        catalogue = load_catalogue(
-            root
+            ),
+            limitations=root
             / _option(
                 config, "harness_limitations", "HARNESS_LIMITATIONS", None, "limitations.toml"
-            )
-        )
-        build_dir = root / _option(
-            config, "harness_build_dir", "HARNESS_BUILD_DIR", "harness_build_dir", DEFAULT_BUILD_DIR
-        )
-        harness_config.environment(env)
-        for model in config.getoption("harness_models"):
-            registry.get(model)
-        verifier = Verifier(
-            config=harness_config,
-            registry=registry,
-            catalogue=catalogue,
-            env=env,
-            build_dir=build_dir,
+            ),
+            build_dir=root
+            / _option(
+                config,
+                "harness_build_dir",
+                "HARNESS_BUILD_DIR",
+                "harness_build_dir",
+                DEFAULT_BUILD_DIR,
+            ),
+            models=config.getoption("harness_models"),
         )
     except HarnessError as exc:
         raise pytest.UsageError(f"keras-harness: {exc}") from None
@@ -169,57 +146,14 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
     config = request.config
 
     def run(item: Any) -> Cell | None:
-        if item.check == "golden":
-            from harness.source.recorder import check_golden
+        from harness.verify.engine import perform_check
 
-            mode = (
-                "regen-all"
-                if config.getoption("harness_golden_regen_all")
-                else "regen"
-                if config.getoption("harness_golden_regen")
-                else None
-            )
-            try:
-                ok, message = check_golden(harness_verifier, item.model, mode)
-            except HarnessError as exc:
-                ok, message = False, str(exc)
-            if not ok:
-                pytest.fail(message, pytrace=False)
-            return None
-        from harness.keras import runtime
-        from harness.verify import shards
-
-        results_dir = harness_verifier.build_dir / "results"
-        device, device_name = harness_verifier.device
-        versions = runtime.versions()
-        failed_before = shards.poisoned(results_dir, harness_verifier.env.name).get(item.model)
-        if failed_before:
-            skipped: Verdict = harness_verifier.classify(item, None, "", {})
-            cell = shards.not_run_cell(skipped.cell, failed_before)
-            shards.add_cell(results_dir, cell)
-            pytest.fail(f"{item.id}: {cell.status}: {cell.detail}", pytrace=False)
-        shards.mark_inflight(
-            results_dir,
-            {
-                "id": item.id,
-                "model": item.model,
-                "route": item.route,
-                "spec": item.spec,
-                "check": item.check,
-            },
-            env=harness_verifier.env.name,
-            device=device,
-            device_name=device_name,
-            versions=versions,
-            timeout=_timeout(config),
-            hardware=harness_verifier.fingerprint.to_json(),
+        ok, message, cell = perform_check(
+            harness_verifier, item, golden_mode=_golden_mode(config), timeout=_timeout(config)
         )
-        verdict: Verdict = harness_verifier.run(item)
-        shards.add_cell(results_dir, verdict.cell)
-        shards.clear_inflight(results_dir)
-        if not verdict.ok:
-            pytest.fail(verdict.message, pytrace=False)
-        return verdict.cell
+        if not ok:
+            pytest.fail(message, pytrace=False)
+        return cell
 
     return run
 
@@ -241,6 +175,12 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     env = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
     return [f"keras-harness: environment {env}"] if env else []
+
+
+def _golden_mode(config: pytest.Config) -> str | None:
+    if config.getoption("harness_golden_regen_all"):
+        return "regen-all"
+    return "regen" if config.getoption("harness_golden_regen") else None
 
 
 def _timeout(config: pytest.Config) -> float | None:
