@@ -66,7 +66,7 @@ def test_another_schema_is_tainted(tmp_path: Path) -> None:
         read_golden(tmp_path, "m")
     assert str(info.value) == (
         f"Golden {path} has schema 0, this harness writes 1: tainted, regenerate it with "
-        "tox -e tf213 -- --golden-regen -k m."
+        "tox -e tf213 -- --golden-regen --model m."
     )
 
 
@@ -79,7 +79,7 @@ def test_pickled_arrays_are_refused(tmp_path: Path) -> None:
         read_golden(tmp_path, "m")
     assert str(info.value).startswith(f"Golden arrays {npz} cannot be read: ValueError: ")
     assert str(info.value).endswith(
-        "Fix: restore it from git or regenerate it: tox -e tf213 -- --golden-regen -k m."
+        "Fix: restore it from git or regenerate it: tox -e tf213 -- --golden-regen --model m."
     )
 
 

@@ -18,7 +18,7 @@ from harness.core.atomic import atomic_open, lock_for, write_json
 from harness.core.errors import GoldenError, GoldenTaintedError
 
 GOLDEN_SCHEMA = 1
-REGEN_HINT = "tox -e tf213 -- --golden-regen -k {model}"
+REGEN_HINT = "tox -e tf213 -- --golden-regen --model {model}"
 
 
 def sha256_of(path: Path) -> str:

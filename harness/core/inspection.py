@@ -34,7 +34,6 @@ CHANGED_ARGUMENTS = {
     ("*", "constants"): "Keras 3 RNN layers take no 'constants'",
     ("*", "batch_input_shape"): "Keras 3 layers take 'batch_shape', not 'batch_input_shape'",
 }
-WRAPPERS = {"Sequential", "Functional", "Model", "TimeDistributed", "Bidirectional", "InputLayer"}
 
 
 @dataclass

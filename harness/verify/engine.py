@@ -64,7 +64,7 @@ def perform_check(
     results_dir = verifier.build_dir / "results"
     failed_before = shards.poisoned(results_dir, verifier.env.name).get(item.model)
     if failed_before:
-        cell = shards.not_run_cell(verifier.classify(item, None, "", {}).cell, failed_before)
+        cell = verifier.cell(item, failed_before, shards.not_run_detail(failed_before), {})
         shards.add_cell(results_dir, cell)
         return False, f"{item.id}: {cell.status}: {cell.detail}", cell
     device, device_name = verifier.device

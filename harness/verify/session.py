@@ -185,7 +185,6 @@ class Verifier:
         self, item: Item, observation: Observation | None, detail: str, numbers: dict[str, Any]
     ) -> Verdict:
         """The cell of one item's outcome, with its provenance (see :func:`classify`)."""
-        route = self.config.routes.get(item.route)
         applicable = self.catalogue.applicable(
             env=self.env.name,
             route=item.route,
@@ -193,21 +192,27 @@ class Verifier:
             check=item.check,
             keras=self.env.keras,
         )
+        result = classify(item.id, observation, detail, applicable, self.catalogue.path)
+        cell = self.cell(item, result.status, result.detail, numbers)
+        return Verdict(cell, result.ok, result.message, applicable)
+
+    def cell(self, item: Item, status: str, detail: str, numbers: dict[str, Any]) -> Cell:
+        """A cell of this environment and runner, with its provenance."""
         device_kind, device_name = self.device
         fingerprint = self.fingerprint
-        cell = Cell(
+        return Cell(
             model=item.model,
             env=self.env.name,
             device=device_kind,
             route=item.route,
             spec=item.spec,
             check=item.check,
-            status="pass",
+            status=status,
             detail=detail,
             numbers=numbers,
             provenance={
                 "route": item.route,
-                "lineage": self.lineage.hops(item.model, route),
+                "lineage": self.lineage.hops(item.model, self.config.routes.get(item.route)),
                 "versions": runtime.versions(),
                 "device_name": device_name,
                 "runner": runner_name(),
@@ -216,6 +221,3 @@ class Verifier:
             },
             fingerprint=fingerprint.id,
         )
-        result = classify(item.id, observation, detail, applicable, self.catalogue.path)
-        cell.status, cell.detail = result.status, result.detail
-        return Verdict(cell, result.ok, result.message, applicable)

@@ -117,12 +117,10 @@ def _poison(results_dir: Path, env: str, model: str, status: str) -> None:
         write_json(path, data)
 
 
-def not_run_cell(base: Cell, status: str) -> Cell:
-    """The cell of a check skipped because an earlier check of its model killed its worker."""
+def not_run_detail(status: str) -> str:
+    """Why a check was skipped: an earlier check of its model killed its worker (``status``)."""
     reason = "timed out" if status == "error:Timeout" else "crashed its worker"
-    base.status = status
-    base.detail = f"not run: an earlier check of this model {reason} in this session"
-    return base
+    return f"not run: an earlier check of this model {reason} in this session"
 
 
 def crash_cell(results_dir: Path, item_id: str) -> Cell | None:
