@@ -33,7 +33,7 @@ def shard(tmp_path: Path, name: str, cells: list[Cell]) -> Path:
 
 def test_results_round_trip(tmp_path: Path) -> None:
     path = shard(tmp_path, "a", [cell(), cell(check="load")])
-    assert [c.key for c in read_results(path)] == [
+    assert [c.key.text for c in read_results(path)] == [
         "m|tf216|cpu|chain|load",
         "m|tf216|cpu|chain|predict",
     ]

@@ -19,6 +19,39 @@ SOURCE_CHECKS = ("replay",)
 STATUS_RE = re.compile(r"^(pass|mismatch|error:[A-Za-z0-9_.]+|limitation:[a-z0-9_.-]+|skipped:.+)$")
 
 
+@dataclass(frozen=True)
+class CellKey:
+    """What a cell is about, on any runner: model, environment, device kind, route, check. The
+    baseline's JSON keys are its :attr:`text` (``model|env|device|route|check``); keys order by
+    that text."""
+
+    model: str
+    env: str
+    device: str
+    route: str
+    check: str
+
+    @property
+    def text(self) -> str:
+        return "|".join((self.model, self.env, self.device, self.route, self.check))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __lt__(self, other: CellKey) -> bool:
+        return self.text < other.text
+
+    @classmethod
+    def parse(cls, text: str, *, source: Path) -> CellKey:
+        parts = text.split("|")
+        if len(parts) != 5:
+            raise ResultsError(
+                f"Malformed cell key {text!r} in {source}: expected model|env|device|route|check. "
+                f"Fix: restore the file from git or recreate it."
+            )
+        return cls(*parts)
+
+
 @dataclass
 class Cell:
     """The outcome of one check on (model, environment, device, route)."""
@@ -38,13 +71,13 @@ class Cell:
     fingerprint: str = ""
 
     @property
-    def key(self) -> str:
-        return "|".join((self.model, self.env, self.device, self.route, self.check))
+    def key(self) -> CellKey:
+        return CellKey(self.model, self.env, self.device, self.route, self.check)
 
     @property
-    def run_key(self) -> str:
+    def run_key(self) -> tuple[CellKey, str]:
         """:attr:`key` and the fingerprint: one cell per runner in a merged matrix."""
-        return f"{self.key}|{self.fingerprint}"
+        return self.key, self.fingerprint
 
     @property
     def runner_label(self) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import ast
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 from harness.core.config import Config
 from harness.core.errors import HarnessError
 from harness.core.limitations import Catalogue
 from harness.core.results import Cell
 from harness.core.specs import DEFAULT_SOURCE, Spec
+from harness.report.matrix import Baseline
 from harness.report.render import render_markdown
 
 HEADER = (
@@ -28,13 +28,13 @@ HEADER = (
 )
 
 
-def render_limitations(catalogue: Catalogue, baseline: dict[str, dict[str, Any]]) -> str:
+def render_limitations(catalogue: Catalogue, baseline: Baseline) -> str:
     measured: dict[str, dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
     for key, value in baseline.items():
         status = str(value.get("status", ""))
         if not status.startswith("limitation:"):
             continue
-        model, env, device, route, check = key.split("|")
+        model, env, device, route, check = key.model, key.env, key.device, key.route, key.check
         measured[status.split(":", 1)[1]][(f"{env}-{device}", route)].add(f"{model} {check}")
     lines = [HEADER]
     for entry in sorted(catalogue.entries, key=lambda e: e.id):
@@ -86,13 +86,11 @@ def pinned_versions(requirements: Path, env: str, legacy: bool) -> dict[str, str
     }
 
 
-def baseline_cells(
-    baseline: dict[str, dict[str, Any]], config: Config, requirements: Path
-) -> list[Cell]:
+def baseline_cells(baseline: Baseline, config: Config, requirements: Path) -> list[Cell]:
     cells = []
     legacy = {name for name, environment in config.environments.items() if environment.legacy}
     for key, value in baseline.items():
-        model, env, device, route, check = key.split("|")
+        model, env, device, route, check = key.model, key.env, key.device, key.route, key.check
         spec = str(config.routes[route].spec) if route in config.routes else route
         cells.append(
             Cell(
@@ -111,7 +109,7 @@ def baseline_cells(
 
 
 def render_compat(
-    catalogue: Catalogue, baseline: dict[str, dict[str, Any]], config: Config, requirements: Path
+    catalogue: Catalogue, baseline: Baseline, config: Config, requirements: Path
 ) -> str:
     cells = baseline_cells(baseline, config, requirements)
     titles = {entry.id: entry.title for entry in catalogue.entries}
@@ -131,13 +129,13 @@ WORKING = ("load", "predict", "evaluate", "metrics")
 
 
 def working_routes(
-    baseline: dict[str, dict[str, Any]], config: Config, checks: tuple[str, ...] = WORKING
+    baseline: Baseline, config: Config, checks: tuple[str, ...] = WORKING
 ) -> dict[tuple[str, str], list[str]]:
     """``(model, env) -> routes`` on which every one of ``checks`` passed, shortest first
     (fewest conversion hops, then the order of ``harness.toml``)."""
     statuses: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
     for key, value in baseline.items():
-        model, env, _device, route, check = key.split("|")
+        model, env, route, check = key.model, key.env, key.route, key.check
         statuses[(model, env, route)][check] = str(value.get("status", ""))
     found: dict[tuple[str, str], list[str]] = defaultdict(list)
     for (model, env, route), results in statuses.items():
@@ -154,12 +152,10 @@ def working_routes(
     return {key: sorted(routes, key=hops) for key, routes in found.items()}
 
 
-def render_routes(
-    baseline: dict[str, dict[str, Any]], config: Config, families: dict[str, str]
-) -> str:
+def render_routes(baseline: Baseline, config: Config, families: dict[str, str]) -> str:
     """A Markdown table: per case (grouped by family), the shortest route that worked in each
     environment, else the shortest that at least predicts, else ✗; all measured."""
-    present = {tuple(key.split("|")[:2]) for key in baseline}  # (model, env) measured
+    present = {(key.model, key.env) for key in baseline}  # (model, env) measured
     envs = [name for name in config.environments if any(env == name for _, env in present)]
     models = sorted({model for model, _ in present}, key=lambda m: (families.get(m, "").lower(), m))
     working = working_routes(baseline, config)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import ResultsError
-from harness.core.results import Cell, read_results
+from harness.core.results import Cell, CellKey, read_results
 
 BASELINE_SCHEMA = 1
 UPDATE_COMMAND = "tox -e matrix -- --update-baseline"
@@ -31,7 +31,7 @@ def merge(paths: list[Path]) -> list[Cell]:
             "No results files to merge. Received: an empty list. Fix: run the verification "
             "environments first (e.g. tox -e tf213,tf215,tf216)."
         )
-    cells: dict[str, tuple[Cell, Path]] = {}
+    cells: dict[tuple[CellKey, str], tuple[Cell, Path]] = {}
     for path in sorted(paths):
         for cell in read_results(path):
             if cell.run_key in cells:
@@ -48,31 +48,61 @@ def merge(paths: list[Path]) -> list[Cell]:
     return [cells[key][0] for key in sorted(cells)]
 
 
+@dataclass(frozen=True)
+class Change:
+    """One cell that differs from the baseline: its key, its runner (shown when several ran),
+    the status before and now (None: absent), and for new and worse cells the detail."""
+
+    key: CellKey
+    runner: str
+    before: str | None
+    now: str | None
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.key}|{self.runner}" if self.runner else str(self.key)
+
+    def __str__(self) -> str:
+        detail = f" ({self.detail})" if self.detail else ""
+        if self.before is None:
+            return f"{self.label}: {self.now}{detail}"
+        return f"{self.label}: {self.before} -> {self.now or 'missing'}{detail}"
+
+
 @dataclass
 class GateReport:
-    regressions: list[str] = field(default_factory=list)
-    improvements: list[str] = field(default_factory=list)
-    new: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
     hardware: list[str] = field(default_factory=list)
 
     @property
+    def regressions(self) -> list[str]:
+        return [str(c) for c in self.changes if c.before is not None and c.now != "pass"]
+
+    @property
+    def improvements(self) -> list[str]:
+        return [str(c) for c in self.changes if c.before is not None and c.now == "pass"]
+
+    @property
+    def new(self) -> list[str]:
+        return [str(c) for c in self.changes if c.before is None]
+
+    @property
     def ok(self) -> bool:
-        return not (self.regressions or self.improvements or self.new)
+        return not self.changes
 
     def render(self) -> str:
         lines: list[str] = []
-        if self.new:
-            tally: dict[str, dict[str, int]] = {}
-            for item in self.new:
-                key, status = item.split(": ", 2)[:2]
-                env = "-".join(key.split("|")[1:3])
-                kind = status.split(":", 1)[0].split(" ", 1)[0]
-                tally.setdefault(env, {}).setdefault(kind, 0)
-                tally[env][kind] += 1
-            for env, kinds in sorted(tally.items()):
-                parts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-                lines.append(f"New in {env}: {sum(kinds.values())} cells ({parts})")
+        tally: dict[str, dict[str, int]] = {}
+        for change in self.changes:
+            if change.before is None and change.now is not None:
+                kinds = tally.setdefault(f"{change.key.env}-{change.key.device}", {})
+                kind = change.now.split(":", 1)[0]
+                kinds[kind] = kinds.get(kind, 0) + 1
+        for env, kinds in sorted(tally.items()):
+            parts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            lines.append(f"New in {env}: {sum(kinds.values())} cells ({parts})")
         for title, items in (
             ("Regressions", self.regressions),
             ("Unexpected improvements", self.improvements),
@@ -93,10 +123,13 @@ class GateReport:
         return "\n".join(lines)
 
 
+Baseline = dict[CellKey, dict[str, Any]]
+
+
 def baseline_from(cells: list[Cell]) -> dict[str, Any]:
     """The baseline of a merged matrix; runners that disagree on a cell's status are refused
     (the numbers kept are those of the first runner by fingerprint)."""
-    chosen: dict[str, Cell] = {}
+    chosen: dict[CellKey, Cell] = {}
     for cell in sorted(cells, key=lambda c: c.run_key):
         other = chosen.setdefault(cell.key, cell)
         if other.status != cell.status:
@@ -110,12 +143,13 @@ def baseline_from(cells: list[Cell]) -> dict[str, Any]:
         "schema": BASELINE_SCHEMA,
         "update_with": UPDATE_COMMAND,
         "cells": {
-            key: {"status": c.status, "numbers": c.numbers} for key, c in sorted(chosen.items())
+            key.text: {"status": c.status, "numbers": c.numbers}
+            for key, c in sorted(chosen.items())
         },
     }
 
 
-def read_baseline(path: Path) -> dict[str, dict[str, Any]]:
+def read_baseline(path: Path) -> Baseline:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -133,37 +167,38 @@ def read_baseline(path: Path) -> dict[str, dict[str, Any]]:
             f"Baseline {path} has schema {data.get('schema')!r}, expected {BASELINE_SCHEMA}. "
             f"Fix: recreate it with {UPDATE_COMMAND}."
         )
-    cells: dict[str, dict[str, Any]] = data["cells"]
-    return cells
+    return {CellKey.parse(text, source=path): value for text, value in data["cells"].items()}
 
 
-def gate(cells: list[Cell], baseline: dict[str, dict[str, Any]]) -> GateReport:
+def gate(cells: list[Cell], baseline: Baseline | dict[str, dict[str, Any]]) -> GateReport:
+    """Every cell against the baseline (read by :func:`read_baseline`, or the ``cells`` of
+    :func:`baseline_from` as written)."""
+    baseline = {
+        key if isinstance(key, CellKey) else CellKey.parse(key, source=Path("<baseline>")): value
+        for key, value in baseline.items()
+    }
     report = GateReport()
-    current: dict[str, list[Cell]] = {}
+    current: dict[CellKey, list[Cell]] = {}
     for cell in cells:
         current.setdefault(cell.key, []).append(cell)
     several = len({cell.fingerprint for cell in cells}) > 1
     for key in sorted(set(baseline) | set(current)):
         before = baseline.get(key, {}).get("status")
         if key not in current:
-            report.regressions.append(f"{key}: {before} -> missing")
+            report.changes.append(Change(key, "", before, None))
             continue
         for cell in current[key]:
-            label = f"{key}|{cell.fingerprint}" if several and cell.fingerprint else key
+            runner = cell.fingerprint if several else ""
             now = cell.status
             if before == now:
                 if now == "pass":
                     old = baseline[key].get("numbers", {})
                     if old != cell.numbers:
+                        label = f"{key}|{runner}" if runner else str(key)
                         report.drift.append(f"{label}: {old} -> {cell.numbers}")
                 continue
-            detail = f" ({cell.detail})" if cell.detail else ""
-            if before is None:
-                report.new.append(f"{label}: {now}{detail}")
-            elif now == "pass":
-                report.improvements.append(f"{label}: {before} -> pass")
-            else:
-                report.regressions.append(f"{label}: {before} -> {now}{detail}")
+            worse = before is None or now != "pass"
+            report.changes.append(Change(key, runner, before, now, cell.detail if worse else ""))
     report.hardware = hardware_drift(cells)
     return report
 
