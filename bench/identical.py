@@ -4,11 +4,11 @@ with an older commit of the harness and with this checkout, and compare every fi
     python bench/identical.py [--ref REF] [--results build/results]
 
 REF (default: d2073ae, the last commit before the package was laid out by stage; older
-commits cannot read results files with hardware fingerprints) is checked out into a temporary git worktree. Both sides run
-``keras-harness matrix`` on the same results (so the same cells) into separate folders; the
-script prints one line per file, ``identical`` or ``DIFFERS``, and exits 1 if any differs.
-Generated docs are covered by ``keras-harness docs --check`` (tests/test_docs.py), results
-files by comparing the cells of two runs (bench/numerics.py keeps each runner's apart).
+commits cannot read results files with hardware fingerprints) is checked out into a temporary
+git worktree. Both sides run ``keras-harness matrix`` on the same results (so the same cells)
+into separate folders; the script prints one line per file, ``identical`` or ``DIFFERS``, and
+exits 1 if any differs. Generated docs are covered by ``keras-harness docs --check``
+(tests/test_docs.py); results files by comparing the cells of two runs.
 Run it where the matrix's dependencies are installed (``tox -e matrix`` installs them).
 """
 

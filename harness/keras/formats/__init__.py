@@ -1,7 +1,9 @@
 """The one dispatcher: picks the module for the running Keras generation and the file's format.
 
-``keras2`` covers TF 2.13-2.15 and tf_keras; ``keras3`` covers Keras 3 on TF >= 2.16. Each
-module exposes the same functions; callers use :func:`backend` and never import them directly.
+``keras2`` covers TF 2.13-2.15 and tf_keras; ``keras3`` covers Keras 3 on TF >= 2.16. Each holds
+only what differs between the generations (loading, SavedModel, recompiling, the compile
+config); ``common`` what does not. Callers use :func:`backend`, a :class:`Backend`, and never
+import them directly.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, cast
 
 from harness.core.errors import HarnessError
 from harness.core.faults import inject
@@ -26,11 +28,59 @@ from harness.keras import runtime
 _SUPPORTED = {"keras", "h5", "savedmodel"}
 
 
-def backend() -> ModuleType:
-    """The format module for the Keras generation installed here (imports TensorFlow)."""
+class Backend(Protocol):
+    """What the stages may ask of the Keras installed here."""
+
+    def load_model(self, path: Path, *, custom_objects: dict[str, Any], trusted: bool) -> Any: ...
+
+    def save_model(self, model: Any, path: Path) -> None: ...
+
+    def export_savedmodel(self, model: Any, path: Path) -> None: ...
+
+    def load_savedmodel(
+        self, path: Path, *, custom_objects: dict[str, Any], trusted: bool
+    ) -> Any: ...
+
+    def recompile(self, model: Any, metric_names: list[str]) -> None: ...
+
+    def compile_summary(self, model: Any) -> dict[str, Any]: ...
+
+    def predict(self, model: Any, x: list[Any], batch_size: int) -> list[Any]: ...
+
+    def evaluate(
+        self, model: Any, x: list[Any], y: list[Any], batch_size: int
+    ) -> dict[str, float]: ...
+
+    def optimizer_variables(self, model: Any) -> tuple[int | None, list[tuple[str, Any]]]: ...
+
+    def metric_objects(self, model: Any) -> dict[str, Any]: ...
+
+    def probe_metric(self, metric: Any, y_true: Any, y_pred: Any) -> float: ...
+
+
+class _Generation:
+    """A generation's own module, falling back to ``common`` for what they share."""
+
+    def __init__(self, module: ModuleType):
+        self._module = module
+        self._common = importlib.import_module("harness.keras.formats.common")
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._module, name, None)
+        return found if found is not None else getattr(self._common, name)
+
+
+_BACKENDS: dict[int, Backend] = {}
+
+
+def backend() -> Backend:
+    """The backend of the Keras generation installed here (imports TensorFlow)."""
     runtime.import_tensorflow()
-    generation = runtime.keras_generation()
-    return importlib.import_module(f"harness.keras.formats.keras{3 if generation >= 3 else 2}")
+    generation = 3 if runtime.keras_generation() >= 3 else 2
+    if generation not in _BACKENDS:
+        module = importlib.import_module(f"harness.keras.formats.keras{generation}")
+        _BACKENDS[generation] = cast(Backend, _Generation(module))
+    return _BACKENDS[generation]
 
 
 def import_file(path: Path) -> ModuleType:

@@ -5,27 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.keras.formats.common import (
-    evaluate,
-    metric_objects,
-    optimizer_variables,
-    predict,
-    probe_metric,
-    recompile_with,
-    save_model,
-)
-
-__all__ = [
-    "evaluate",
-    "export_savedmodel",
-    "load_model",
-    "load_savedmodel",
-    "metric_objects",
-    "optimizer_variables",
-    "predict",
-    "probe_metric",
-    "save_model",
-]
+from harness.keras.formats.common import recompile_with
 
 
 def _keras() -> Any:
