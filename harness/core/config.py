@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.core.compare import Tolerance
 from harness.core.errors import ConfigError, SpecError
+from harness.core.files import read_toml
 from harness.core.specs import Spec
 
 DEFAULT_CONFIG = "harness.toml"
@@ -134,15 +134,12 @@ def _spec(text: Any, where: str, path: Path) -> Spec:
 
 def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     path = Path(path).absolute()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"Harness configuration not found: {path}. Fix: run from the project root or pass "
-            f"--config PATH (HARNESS_CONFIG)."
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Harness configuration {path} is not valid TOML: {exc}.") from None
+    data = read_toml(
+        path,
+        what="Harness configuration",
+        missing="run from the project root or pass --config PATH (HARNESS_CONFIG).",
+        error=ConfigError,
+    )
 
     routes: dict[str, Route] = {}
     for name, table in data.get("routes", {}).items():

@@ -9,13 +9,13 @@ atomically under a lock. A golden with another schema version is tainted and mus
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.core.atomic import atomic_open, lock_for, write_json
 from harness.core.errors import GoldenError, GoldenTaintedError
+from harness.core.files import read_json, schema_of
 
 GOLDEN_SCHEMA = 1
 REGEN_HINT = "tox -e tf213 -- --golden-regen --model {model}"
@@ -81,17 +81,15 @@ def read_golden(golden_dir: Path, model: str, stem: str = "golden") -> Golden:
             f"Golden for model {model!r} is missing: {json_path.parent}. Fix: record it in the "
             f"source environment (tox -e tf213), review it and commit it."
         )
-    try:
-        meta = json.loads(json_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise GoldenError(
-            f"Golden {json_path} is not valid JSON: {exc.msg} at line {exc.lineno} column "
-            f"{exc.colno}. Fix: restore it from git or regenerate it: "
-            f"{REGEN_HINT.format(model=model)}."
-        ) from None
-    if meta.get("schema") != GOLDEN_SCHEMA:
+    meta = read_json(
+        json_path,
+        what="Golden",
+        fix=f"restore it from git or regenerate it: {REGEN_HINT.format(model=model)}.",
+        error=GoldenError,
+    )
+    if not isinstance(meta, dict) or meta.get("schema") != GOLDEN_SCHEMA:
         raise GoldenTaintedError(
-            f"Golden {json_path} has schema {meta.get('schema')!r}, this harness writes "
+            f"Golden {json_path} has schema {schema_of(meta)!r}, this harness writes "
             f"{GOLDEN_SCHEMA}: tainted, regenerate it with {REGEN_HINT.format(model=model)}."
         )
     try:

@@ -14,12 +14,12 @@ matrix baseline still catches it when it stops happening in a recorded cell.
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.core.errors import LimitationsError
+from harness.core.files import read_toml
 
 DEFAULT_CATALOGUE = "limitations.toml"
 _SCOPES = ("environments", "routes", "models", "checks")
@@ -104,15 +104,12 @@ class Catalogue:
 
 def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
     path = Path(path).absolute()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LimitationsError(
-            f"Limitations catalogue not found: {path}. Fix: create it (it may hold no entries) "
-            f"or pass --limitations PATH."
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise LimitationsError(f"Limitations catalogue {path} is not valid TOML: {exc}.") from None
+    data = read_toml(
+        path,
+        what="Limitations catalogue",
+        missing="create it (it may hold no entries) or pass --limitations PATH.",
+        error=LimitationsError,
+    )
     entries: list[Limitation] = []
     seen: set[str] = set()
     for index, raw in enumerate(data.get("limitation", [])):

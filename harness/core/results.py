@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from harness.core.atomic import write_json
 from harness.core.errors import ResultsError
+from harness.core.files import check_schema, read_json
 
 RESULTS_SCHEMA = 1
 CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state")
@@ -123,19 +123,15 @@ def write_results(
 
 
 def read_results(path: Path) -> list[Cell]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ResultsError(
-            f"Results file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column "
-            f"{exc.colno}. Fix: delete it and rerun its environment."
-        ) from None
-    if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
-        schema = data.get("schema") if isinstance(data, dict) else None
-        raise ResultsError(
-            f"Results file {path} has schema {schema!r}, expected {RESULTS_SCHEMA}. "
-            f"Fix: delete it and rerun its environment."
-        )
+    fix = "delete it and rerun its environment."
+    data = check_schema(
+        read_json(path, what="Results file", fix=fix, error=ResultsError),
+        expected=RESULTS_SCHEMA,
+        what="Results file",
+        path=path,
+        fix=fix,
+        error=ResultsError,
+    )
     return [Cell.from_json(raw, source=path) for raw in data.get("cells", [])]
 
 

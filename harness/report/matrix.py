@@ -12,12 +12,12 @@ that move without a change of status are drift, reported, not failed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.core.errors import ResultsError
+from harness.core.files import read_json, schema_of
 from harness.core.results import Cell, CellKey, read_results
 
 BASELINE_SCHEMA = 1
@@ -150,21 +150,16 @@ def baseline_from(cells: list[Cell]) -> dict[str, Any]:
 
 
 def read_baseline(path: Path) -> Baseline:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    data = read_json(
+        path,
+        what="Baseline",
+        fix=f"restore it from git or recreate it with {UPDATE_COMMAND}.",
+        missing=f"review the matrix, then create it with {UPDATE_COMMAND}.",
+        error=ResultsError,
+    )
+    if schema_of(data) != BASELINE_SCHEMA or not isinstance(data.get("cells"), dict):
         raise ResultsError(
-            f"Baseline not found: {path}. Fix: review the matrix, then create it with "
-            f"{UPDATE_COMMAND}."
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ResultsError(
-            f"Baseline {path} is not valid JSON: {exc.msg} at line {exc.lineno} column "
-            f"{exc.colno}. Fix: restore it from git or recreate it with {UPDATE_COMMAND}."
-        ) from None
-    if data.get("schema") != BASELINE_SCHEMA or not isinstance(data.get("cells"), dict):
-        raise ResultsError(
-            f"Baseline {path} has schema {data.get('schema')!r}, expected {BASELINE_SCHEMA}. "
+            f"Baseline {path} has schema {schema_of(data)!r}, expected {BASELINE_SCHEMA}. "
             f"Fix: recreate it with {UPDATE_COMMAND}."
         )
     return {CellKey.parse(text, source=path): value for text, value in data["cells"].items()}
