@@ -136,54 +136,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from harness.report.docs import expected_docs
-    from harness.report.render import write_text
+    from harness.report.docs import STALE_FIX, write_docs
 
-    stale = []
-    for path, text in expected_docs(
-        Path(args.root), Path(args.config), Path(args.limitations), Path(args.baseline)
-    ).items():
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
-            continue
-        stale.append(str(path))
-        if not args.check:
-            write_text(path, text)
-            print(f"wrote {path}")
+    stale = write_docs(
+        Path(args.root),
+        Path(args.config),
+        Path(args.limitations),
+        Path(args.baseline),
+        check=args.check,
+        report=print,
+    )
     if args.check and stale:
-        print(
-            f"stale: {', '.join(stale)}. Fix: run `keras-harness docs` (after `tox -e matrix -- "
-            f"--update-baseline` if the matrix changed) and commit them.",
-            file=sys.stderr,
-        )
+        print(f"stale: {', '.join(map(str, stale))}. Fix: {STALE_FIX}", file=sys.stderr)
         return 1
     return 0
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from harness.core.config import load_config
-    from harness.keras import runtime
     from harness.source import cases
 
     if args.skip:
         print("embedded cases skipped: HARNESS_REGISTRY names another registry")
         return 0
-    config = load_config(args.config)
-    cases_dir = config.path.parent / "cases"
-    golden_dir = Path(args.golden_dir)
-    missing = [
-        name
-        for name in cases.discover(cases_dir)
-        if not (golden_dir / name / cases.MODEL_FILE).exists()
-    ]
-    if missing:
-        runtime.check_environment(
-            cases.SOURCE.version, f"tf{cases.SOURCE.version.replace('.', '')}"
-        )
-        built = cases.build_missing(cases_dir, golden_dir, only=missing)
-        print(f"built source models: {', '.join(built)}")
-    registry = cases.write_registry(cases_dir, golden_dir, Path(args.registry))
-    print(f"registry: {registry.path} ({len(registry.models)} embedded cases)")
+    for line in cases.prepare(Path(args.config), Path(args.golden_dir), Path(args.registry)):
+        print(line)
     return 0
 
 

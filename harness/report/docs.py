@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.core.config import Config
@@ -232,3 +233,34 @@ def expected_docs(
         ),
         readme: replace_block(readme.read_text(encoding="utf-8"), routes, where=readme),
     }
+
+
+STALE_FIX = (
+    "run `keras-harness docs` (after `tox -e matrix -- --update-baseline` if the matrix changed) "
+    "and commit them."
+)
+
+
+def write_docs(
+    root: Path,
+    config_path: Path,
+    catalogue_path: Path,
+    baseline_path: Path,
+    *,
+    check: bool,
+    report: Callable[[str], object],
+) -> list[Path]:
+    """Rewrite every generated doc that differs from what it should contain (``check``: write
+    nothing); returns the stale ones, telling ``report`` of each file written."""
+    from harness.report.render import write_text
+
+    stale = []
+    for path, text in expected_docs(root, config_path, catalogue_path, baseline_path).items():
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        stale.append(path)
+        if not check:
+            write_text(path, text)
+            report(f"wrote {path}")
+    return stale

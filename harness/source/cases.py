@@ -133,3 +133,23 @@ def case_data(cases_dir: Path, name: str) -> tuple[list[Any], list[Any]]:
     module = load_case(cases_dir / f"{name}.py")
     x, y = module.make_data(EVAL_SEED)
     return list(x), list(y)
+
+
+def prepare(config_path: Path, golden_dir: Path, registry_path: Path) -> list[str]:
+    """``keras-harness cases``: build the embedded cases whose source model is missing (in the
+    source environment only) and write their registry; returns what was done, one line each."""
+    from harness.core.config import load_config
+    from harness.keras import runtime
+
+    cases_dir = load_config(config_path).path.parent / "cases"
+    missing = [
+        name for name in discover(cases_dir) if not (golden_dir / name / MODEL_FILE).exists()
+    ]
+    lines = []
+    if missing:
+        runtime.check_environment(SOURCE.version, f"tf{SOURCE.version.replace('.', '')}")
+        built = build_missing(cases_dir, golden_dir, only=missing)
+        lines.append(f"built source models: {', '.join(built)}")
+    registry = write_registry(cases_dir, golden_dir, registry_path)
+    lines.append(f"registry: {registry.path} ({len(registry.models)} embedded cases)")
+    return lines
