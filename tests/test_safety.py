@@ -169,3 +169,40 @@ def test_hdf5_external_links_are_refused(tmp_path: Path) -> None:
         f"Refusing to read {path}: it links to other files (model_weights/leak -> {secret}:/data)."
         " Fix: re-save the model as a self-contained file."
     )
+
+
+def test_one_walker_lists_every_object_or_only_the_layers() -> None:
+    from harness.core.safety import walk
+
+    dense = {
+        "class_name": "Dense",
+        "config": {"name": "d", "kernel_initializer": {"class_name": "GlorotUniform"}},
+    }
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "name": "m",
+            "layers": [
+                {
+                    "class_name": "Bidirectional",
+                    "config": {
+                        "name": "bi",
+                        "layer": {"class_name": "LSTM", "config": {"name": "fw"}},
+                        "backward_layer": {"class_name": "LSTM", "config": {"name": "bw"}},
+                    },
+                },
+                {"class_name": "Sequential", "config": {"name": "inner", "layers": [dense]}},
+            ],
+        },
+    }
+    assert [path for path, _ in walk(config, layers_only=True)] == [
+        "model/m",
+        "model/m/bi",
+        "model/m/bi/bw",
+        "model/m/bi/fw",
+        "model/m/inner",
+        "model/m/inner/d",
+    ]
+    everything = [(path, obj["class_name"]) for path, obj in walk(config)]
+    assert ("model/m/inner/d", "GlorotUniform") in everything
+    assert ("model/m/bi/fw", "LSTM") in everything and len(everything) == 7

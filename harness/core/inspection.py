@@ -252,31 +252,9 @@ def _count_weights(handle: Any, report: Report, paths: list[str]) -> None:
     handle.visititems(visit)
 
 
-def layers(config: Any, where: str = "model") -> list[tuple[str, dict[str, Any]]]:
-    """Every layer of a model config, through nested models and wrappers, with its path."""
-    found: list[tuple[str, dict[str, Any]]] = []
-    stack: list[tuple[Any, str]] = [(config, where)]
-    while stack:
-        obj, here = stack.pop()
-        if not isinstance(obj, dict) or "class_name" not in obj:
-            continue
-        inner = obj.get("config")
-        inner = inner if isinstance(inner, dict) else {}
-        name = inner.get("name")
-        path = f"{here}/{name}" if isinstance(name, str) else here
-        found.append((path, obj))
-        children = inner.get("layers")
-        if isinstance(children, list):
-            stack.extend((child, path) for child in reversed(children))
-        for key in ("layer", "backward_layer", "cell"):
-            if isinstance(inner.get(key), dict):
-                stack.append((inner[key], path))
-    return found
-
-
 def _describe_config(config: dict[str, Any], report: Report) -> None:
     counts: Counter[str] = Counter()
-    for where, obj in layers(config):
+    for where, obj in walk(config, layers_only=True):
         class_name = str(obj.get("class_name", ""))
         inner = obj.get("config") if isinstance(obj.get("config"), dict) else {}
         assert isinstance(inner, dict)

@@ -213,8 +213,17 @@ def read_config(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def walk(config: Any, where: str = "model") -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(layer path, object)`` for every dict with a ``class_name``, depth first."""
+#: the keys under a layer's config that hold a layer it wraps
+WRAPPED = ("layer", "backward_layer", "cell")
+
+
+def walk(
+    config: Any, where: str = "model", *, layers_only: bool = False
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(layer path, object)`` for every dict with a ``class_name``, depth first: every
+    one anywhere (initializers, losses, metrics, ...), or with ``layers_only`` the model's
+    layers, through nested models (``layers``) and wrappers (``layer``, ``backward_layer``,
+    ``cell``). The one walker of a model config: the safety check and inspection use it."""
     stack: list[tuple[Any, str]] = [(config, where)]
     while stack:
         value, here = stack.pop()
@@ -224,15 +233,25 @@ def walk(config: Any, where: str = "model") -> Iterator[tuple[str, dict[str, Any
                 name = inner.get("name") if isinstance(inner, dict) else None
                 here = f"{here}/{name}" if isinstance(name, str) else here
                 yield here, value
-            stack.extend(
-                (child, here)
-                for child in reversed(list(value.values()))
-                if isinstance(child, dict | list)
-            )
-        elif isinstance(value, list):
+                if layers_only:
+                    stack.extend(_wrapped(inner if isinstance(inner, dict) else {}, here))
+            if not layers_only:
+                stack.extend(
+                    (child, here)
+                    for child in reversed(list(value.values()))
+                    if isinstance(child, dict | list)
+                )
+        elif isinstance(value, list) and not layers_only:
             stack.extend(
                 (child, here) for child in reversed(value) if isinstance(child, dict | list)
             )
+
+
+def _wrapped(inner: dict[str, Any], here: str) -> list[tuple[Any, str]]:
+    """A layer's nested layers, then the layers it wraps, in the order they are pushed."""
+    children = inner.get("layers")
+    found = [(child, here) for child in reversed(children)] if isinstance(children, list) else []
+    return found + [(inner[key], here) for key in WRAPPED if isinstance(inner.get(key), dict)]
 
 
 def unsafe_references(config: dict[str, Any], allowed: set[str]) -> list[str]:
