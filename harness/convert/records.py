@@ -22,9 +22,30 @@ class StepRecord:
     input_sha256: str = ""
     output_sha256: str = ""
     output: str = ""
+    #: the output file's size and modification time when it was hashed: while both are
+    #: unchanged, later stages take ``output_sha256`` instead of hashing the file again
+    output_size: int = 0
+    output_mtime_ns: int = 0
     recompile_metrics: bool = False
     versions: dict[str, str] = field(default_factory=dict)
     session: str = ""
+
+
+def recorded_sha256(record: StepRecord | None, path: Path) -> str | None:
+    """The output hash a step recorded for ``path``, while the file is the one it hashed (same
+    path, size and modification time); None when it must be hashed again."""
+    if record is None or record.status != "ok" or record.output != str(path):
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    if not path.is_file() or (stat.st_size, stat.st_mtime_ns) != (
+        record.output_size,
+        record.output_mtime_ns,
+    ):
+        return None
+    return record.output_sha256 or None
 
 
 def step_record_path(build_dir: Path, model: str, target: str) -> Path:

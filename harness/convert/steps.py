@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from harness.convert.records import StepRecord, read_step_record, step_record_path
+from harness.convert.records import (
+    StepRecord,
+    read_step_record,
+    recorded_sha256,
+    step_record_path,
+)
 from harness.convert.supervise import mark, session, unmark
 from harness.core.atomic import write_json
 from harness.core.config import Config, Step
@@ -49,8 +54,11 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
         target = Path(raw) if Path(raw).is_absolute() else registry.root / raw
         formats.save(model, step.target, target)
         inject("step:after-save")
+        stat = target.stat()
         record.output_sha256 = sha256_of(target)
         record.output = str(target)
+        if target.is_file():  # a SavedModel folder's mtime says nothing of its files
+            record.output_size, record.output_mtime_ns = stat.st_size, stat.st_mtime_ns
         registry.record_path(model_id, step.target, target)
     except Exception as exc:  # one model's failure is its own: record it and go on
         record.status, record.exception, record.message = "error", type(exc).__name__, describe(exc)
@@ -131,4 +139,6 @@ def up_to_date(record: StepRecord | None, step: Step, registry: Registry, model_
         return False
     if not source.exists() or not target.exists():
         return False
-    return sha256_of(source) == record.input_sha256 and sha256_of(target) == record.output_sha256
+    if sha256_of(source) != record.input_sha256:
+        return False
+    return (recorded_sha256(record, target) or sha256_of(target)) == record.output_sha256

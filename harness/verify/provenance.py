@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
+from harness.convert.records import read_step_record, recorded_sha256
 from harness.core.config import Config, Route
 from harness.core.errors import HarnessError
 from harness.core.golden import sha256_of
@@ -45,11 +47,14 @@ class Runner:
 
 
 class Lineage:
-    """Every hop of every (model, route) a session verifies, hashed once per process."""
+    """Every hop of every (model, route) a session verifies, hashed once per process; a hop
+    whose step recorded the hash of the very file (same size and modification time) is not
+    hashed again."""
 
-    def __init__(self, config: Config, registry: Registry):
+    def __init__(self, config: Config, registry: Registry, build_dir: Path):
         self.config = config
         self.registry = registry
+        self.build_dir = build_dir
         self._hops: dict[tuple[str, str], list[dict[str, str]]] = {}
 
     def hops(self, model: str, route: Route | None) -> list[dict[str, str]]:
@@ -69,7 +74,10 @@ class Lineage:
             try:
                 path = self.registry.resolve(model, spec)
                 if path.exists():
-                    hop["sha256"] = sha256_of(path)
+                    record = (
+                        read_step_record(self.build_dir, model, str(spec)) if producer else None
+                    )
+                    hop["sha256"] = recorded_sha256(record, path) or sha256_of(path)
             except HarnessError:
                 pass
             hops.append(hop)

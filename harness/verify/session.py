@@ -90,7 +90,7 @@ class Verifier:
         self.golden_dir = registry.golden_dir
         self.models = Models(config, registry, build_dir)
         self.runner = Runner()
-        self.lineage = Lineage(config, registry)
+        self.lineage = Lineage(config, registry, build_dir)
         self.references = reference.References(
             registry=registry,
             config=config,
