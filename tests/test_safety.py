@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from harness.core.errors import ResourceLimitError, UnsafeModelError
-from harness.core.safety import check_safe, config_depth, read_config
+from harness.core.modelfile import config_depth, read_config
+from harness.core.safety import check_safe
 
 ROOT = Path(__file__).parent.parent
 

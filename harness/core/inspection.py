@@ -7,8 +7,6 @@ migration problems name the limitation of ``limitations.toml`` that the matrix m
 
 from __future__ import annotations
 
-import io
-import json
 import re
 import zipfile
 from collections import Counter
@@ -17,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import HarnessError
-from harness.core.safety import check_archive, check_hdf5, parse_config, unsafe_references, walk
+from harness.core.modelfile import ModelDocument, check_regular, read_document, sniff
+from harness.core.safety import (
+    CODE_LAYERS,
+    PATH_LAYERS,
+    TF_ATTRIBUTE_LAYERS,
+    TF_OP_LAYERS,
+    document_problems,
+    walk,
+)
 
 INSPECT_SCHEMA = 1
 LOSS_ALIASES = {"mse", "mae", "mape", "msle", "kld", "kl_divergence", "logcosh", "huber_loss"}
@@ -67,46 +73,43 @@ class Report:
 
 
 def inspect_path(path: Path) -> Report:
-    """Inspect one model file or SavedModel folder."""
-    if path.is_dir():
-        return _inspect_savedmodel(path)
+    """Inspect one model file or SavedModel folder, after the checks of
+    :func:`harness.core.modelfile.read_document` (the same reader as the safety check)."""
     if not path.exists():
         raise HarnessError(f"No such model file: {path}. Fix: check the path.")
-    if zipfile.is_zipfile(path):
-        return _inspect_keras_zip(path)
-    if _is_hdf5(path):
-        return _inspect_h5(path)
+    check_regular(path)
+    if path.is_dir():
+        return _inspect_savedmodel(path)
+    kind = sniff(path)
+    if kind == "zip":
+        return _inspect_keras_zip(read_document(path, format="keras"))
+    if kind == "hdf5":
+        return _inspect_h5(read_document(path, format="h5"))
     raise HarnessError(
         f"Unknown model format: {path} is neither a .keras zip, an HDF5 file nor a SavedModel "
         f"folder. Fix: pass a file saved by model.save()."
     )
 
 
-def _is_hdf5(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(8) == b"\x89HDF\r\n\x1a\n"
-
-
-def _inspect_keras_zip(path: Path) -> Report:
+def _inspect_keras_zip(document: ModelDocument) -> Report:
     import h5py
 
+    path = document.path
     report = Report(str(path), "keras")
+    if document.metadata is not None:
+        report.writer = {"keras_version": str(document.metadata.get("keras_version", "?"))}
+    config = document.model
+    weight_paths: list[str] = []
     with zipfile.ZipFile(path) as archive:
-        check_archive(path, archive)
-        names = archive.namelist()
-        if "metadata.json" in names:
-            metadata = json.loads(archive.read("metadata.json"))
-            report.writer = {"keras_version": str(metadata.get("keras_version", "?"))}
-        config = parse_config(path, archive.read("config.json")) if "config.json" in names else None
-        weight_paths: list[str] = []
-        if "model.weights.h5" in names:
-            with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as handle:
-                check_hdf5(path, handle)
+        if "model.weights.h5" in archive.namelist():
+            with archive.open("model.weights.h5") as stream, h5py.File(stream, "r") as handle:
                 _count_weights(handle, report, weight_paths)
     generation = _generation(report.writer.get("keras_version", ""))
     if config is not None:
         _describe_config(config, report)
-        _describe_compile(config.get("compile_config") or {}, report)
+        compile_config = config.get("compile_config")
+        _describe_compile(compile_config if isinstance(compile_config, dict) else {}, report)
+    _describe_code(document, report)
     # Keras 3 always stores iteration and learning rate; slots come beyond those
     stored = sum(p.startswith("optimizer/") for p in weight_paths)
     report.optimizer_state = stored > (2 if generation >= 3 else 1)
@@ -143,17 +146,14 @@ def _inspect_keras_zip(path: Path) -> Report:
     return report
 
 
-def _inspect_h5(path: Path) -> Report:
+def _inspect_h5(document: ModelDocument) -> Report:
     import h5py
 
+    path = document.path
+    full_model = document.model is not None
+    report = Report(str(path), "h5" if full_model else "weights.h5")
+    report.writer = dict(document.metadata or {})
     with h5py.File(path, "r") as handle:
-        check_hdf5(path, handle)
-        attrs = {key: handle.attrs[key] for key in handle.attrs}
-        full_model = "model_config" in attrs
-        report = Report(str(path), "h5" if full_model else "weights.h5")
-        report.writer = {
-            key: _text(attrs[key]) for key in ("keras_version", "backend") if key in attrs
-        }
         weight_paths: list[str] = []
         _count_weights(
             handle["model_weights"] if "model_weights" in handle else handle, report, weight_paths
@@ -163,15 +163,12 @@ def _inspect_h5(path: Path) -> Report:
             report.weights["optimizer_arrays"] = sum(
                 1 for _ in _datasets(handle["optimizer_weights"])
             )
-        config = parse_config(path, attrs["model_config"]) if full_model else None
-        training = (
-            parse_config(path, attrs["training_config"]) if "training_config" in attrs else None
-        )
-    if config is not None:
-        _describe_config(config, report)
+    if document.model is not None:
+        _describe_config(document.model, report)
+    _describe_code(document, report)
     generation = _generation(report.writer.get("keras_version", ""))
-    if training is not None:
-        _describe_training_config(training, report, generation)
+    if document.training is not None:
+        _describe_training_config(document.training, report, generation)
     if generation == 2 and report.optimizer_state:
         report.problems.append(
             Problem(
@@ -226,10 +223,6 @@ def _datasets(group: Any) -> list[str]:
     return names
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
 def _generation(version: str) -> int:
     return int(version.split(".")[0]) if version[:1].isdigit() else 0
 
@@ -260,7 +253,7 @@ def _describe_config(config: dict[str, Any], report: Report) -> None:
         assert isinstance(inner, dict)
         counts[class_name] += 1
         module = obj.get("module")
-        if class_name in {"Lambda", "TFOpLambda", "SlicingOpLambda"}:
+        if class_name in CODE_LAYERS | TF_OP_LAYERS | TF_ATTRIBUTE_LAYERS | PATH_LAYERS:
             report.code_layers.append(f"{class_name} at {where}")
         if isinstance(module, str) and not module.startswith(("keras", "tensorflow", "tf_keras")):
             report.custom_classes.append(f"{class_name} ({module}) at {where}")
@@ -277,9 +270,12 @@ def _describe_config(config: dict[str, Any], report: Report) -> None:
                 continue  # Keras 3 converts an InputLayer's batch_input_shape itself
             report.problems.append(Problem(None, f"{class_name}.{argument}: {why}", where))
     report.layers = dict(sorted(counts.items()))
-    for problem in unsafe_references(config, set()):
-        if problem not in report.code_layers:
-            report.problems.append(Problem(None, f"executes code when loaded: {problem}"))
+
+
+def _describe_code(document: ModelDocument, report: Report) -> None:
+    """What the safety check refuses in this file (model and training config), as problems."""
+    for problem in document_problems(document, set()):
+        report.problems.append(Problem(None, f"executes code when loaded: {problem}"))
 
 
 def _describe_compile(compile_config: dict[str, Any], report: Report) -> None:

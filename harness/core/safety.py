@@ -1,27 +1,32 @@
-"""Look at a model file before anything loads it: resource limits, then code execution.
+"""What in a model's configs makes Keras run code, and refusing it before any load.
 
-Reads with zipfile/h5py/json only (no TensorFlow). Keras 2 / TF <= 2.15 run a Lambda layer's
-marshalled bytecode while loading an ``.h5`` with no guard at all, Keras 3 before 3.9 imports any
-module a ``config.json`` names (CVE-2025-1550), and before 3.11 a config could name a loading API
-as a function (CVE-2025-8747, CVE-2025-9906), so the harness checks before Keras does, in every
-environment. Resource limits (decompression ratio, config depth and size, HDF5 external links)
-apply to trusted models too.
+Keras 2 / TF <= 2.15 run a Lambda layer's marshalled bytecode while loading an ``.h5`` with no
+guard at all and call any TensorFlow function a ``TFOpLambda`` names; Keras 3 before 3.9 imports
+any module a config names (CVE-2025-1550), from the model config and from an ``.h5``'s training
+config alike; before 3.11 a config could name a loading API as a function (CVE-2025-8747,
+CVE-2025-9906); before 3.14 a ``TFSMLayer`` loads a SavedModel (a TensorFlow graph that can read
+and write files) from a path the config chooses. So the harness checks every config of a file
+(read by :mod:`harness.core.modelfile`, within its resource limits) before Keras does, in every
+environment, against explicit allowlists: modules by whole dotted components, functions by
+module and name, TF ops by name. SECURITY.md lists each route and the test that covers it.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import ModelFileError, ResourceLimitError, UnsafeModelError
+from harness.core.errors import UnsafeModelError
+from harness.core.modelfile import ModelDocument, read_config, read_document
 
-SAFE_MODULE_PREFIXES = ("keras", "tensorflow", "tf_keras")
-CODE_LAYERS = {"Lambda"}
-#: functions a config may name: what Keras serializes for losses, metrics, activations, ...
+__all__ = ["check_safe", "read_config", "unsafe_references", "walk"]
+
+#: the packages a class reference may name (matched by whole dotted components)
+SAFE_MODULES = ("keras", "tensorflow", "tf_keras")
+#: the modules a function reference may name: what Keras serializes losses, metrics,
+#: activations, initializers, ... from (matched by whole dotted components)
 SAFE_FUNCTION_MODULES = (
     "keras.losses",
     "keras.metrics",
@@ -34,10 +39,14 @@ SAFE_FUNCTION_MODULES = (
     "keras.src.metrics",
     "keras.src.activations",
     "keras.src.ops",
+    "tf_keras.losses",
+    "tf_keras.metrics",
+    "tf_keras.activations",
     "tensorflow.math",
     "tensorflow.nn",
     "builtins",
 )
+#: names that load, download, execute or register code: refused in any module
 UNSAFE_FUNCTION_NAMES = {
     "load_model",
     "load_weights",
@@ -56,161 +65,72 @@ UNSAFE_FUNCTION_NAMES = {
     "call",
     "check_output",
     "deserialize_keras_object",
+    "deserialize",
+    "get",
     "enable_unsafe_deserialization",
     "load",
     "loads",
     "register",
 }
-
-MAX_CONFIG_BYTES = 64 << 20
-MAX_CONFIG_DEPTH = 100
-MAX_MEMBER_RATIO = 200
-MAX_ARCHIVE_BYTES = 8 << 30
-
-
-def _limit(path: Path, problem: str, fix: str) -> ResourceLimitError:
-    return ResourceLimitError(f"Refusing to read {path}: {problem}. Fix: {fix}.")
-
-
-def parse_config(path: Path, raw: bytes | str) -> dict[str, Any] | None:
-    """Parse a model config, refusing oversized and absurdly deep documents."""
-    size = len(raw)
-    if size > MAX_CONFIG_BYTES:
-        raise _limit(
-            path,
-            f"its model config is {size} bytes (limit {MAX_CONFIG_BYTES})",
-            "check the file's origin; a model config is normally kilobytes",
-        )
-    try:
-        data = json.loads(raw)
-    except RecursionError:
-        data = None
-        depth = MAX_CONFIG_DEPTH + 1
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UnsafeModelError(
-            f"The model config in {path} is not valid JSON ({exc}). Fix: re-save the model "
-            f"with Keras, or replace the file."
-        ) from None
-    else:
-        depth = config_depth(data)
-    if depth > MAX_CONFIG_DEPTH:
-        raise _limit(
-            path,
-            f"its model config nests deeper than {MAX_CONFIG_DEPTH} levels",
-            "check the file's origin; real models nest a few dozen levels at most",
-        )
-    return data if isinstance(data, dict) else None
-
-
-def config_depth(data: Any) -> int:
-    """Nesting depth of a JSON value, computed without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            deepest = max(deepest, depth)
-        if isinstance(value, dict):
-            stack.extend((child, depth + 1) for child in value.values())
-        elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value)
-    return deepest
-
-
-def check_archive(path: Path, archive: zipfile.ZipFile) -> None:
-    """Refuse zip members that decompress to far more than their stored size."""
-    total = 0
-    for info in archive.infolist():
-        total += info.file_size
-        stored = max(info.compress_size, 1)
-        if info.file_size > 1 << 20 and info.file_size / stored > MAX_MEMBER_RATIO:
-            raise _limit(
-                path,
-                f"member {info.filename!r} decompresses to {info.file_size} bytes from "
-                f"{info.compress_size} (ratio over {MAX_MEMBER_RATIO})",
-                "this looks like a decompression bomb; do not load it",
-            )
-    if total > MAX_ARCHIVE_BYTES:
-        raise _limit(
-            path,
-            f"its members decompress to {total} bytes (limit {MAX_ARCHIVE_BYTES})",
-            "check the file's origin",
-        )
+#: layers whose config carries Python code (bytecode or a ``__lambda__`` object)
+CODE_LAYERS = {"Lambda"}
+LAMBDA_MARKER = "__lambda__"
+#: Keras 2 layers that call a TensorFlow attribute named in their config; only the
+#: ``function``s of TF_OP_LAYERS in PURE_TF_OPS are accepted
+TF_OP_LAYERS = {"TFOpLambda", "SlicingOpLambda"}
+TF_ATTRIBUTE_LAYERS = {"ClassMethod", "InstanceMethod", "InstanceProperty"}
+#: layers that open a path their config names
+PATH_LAYERS = {"TFSMLayer"}
+PATH_KEYS = ("filepath", "file_path", "export_dir", "saved_model_dir")
+#: Keras's own markers for data in a config (tensors, arrays, slices): no code
+DATA_MARKERS = {
+    "__tensor__",
+    "__numpy__",
+    "__bytes__",
+    "__typespec__",
+    "__ellipsis__",
+    "__slice__",
+    "__tuple__",
+    "__keras_tensor__",
+}
+#: TensorFlow functions a TFOpLambda may call, by the name Keras 2 saves: pure math on tensors,
+#: no I/O, no Python callbacks, no state
+PURE_TF_OPS = frozenset(
+    [f"__operators__.{op}" for op in ("add", "getitem", "eq", "ne", "matmul", "truediv")]
+    + [
+        f"math.{op}"
+        for op in (
+            "abs add add_n argmax argmin ceil cos cosh cumsum cumprod divide divide_no_nan "
+            "equal erf exp expm1 floor floordiv floormod greater greater_equal l2_normalize "
+            "less less_equal log log1p log_softmax logical_and logical_not logical_or maximum "
+            "minimum multiply negative not_equal pow reciprocal reduce_all reduce_any "
+            "reduce_euclidean_norm reduce_logsumexp reduce_max reduce_mean reduce_min "
+            "reduce_prod reduce_std reduce_sum reduce_variance round rsqrt sigmoid sign sin "
+            "sinh softplus sqrt square squared_difference subtract tan tanh top_k truediv "
+            "multiply_no_nan"
+        ).split()
+    ]
+    + [
+        f"nn.{op}"
+        for op in (
+            "bias_add elu gelu l2_normalize leaky_relu log_softmax moments relu relu6 selu "
+            "sigmoid silu softmax softplus softsign swish tanh"
+        ).split()
+    ]
+    + [f"linalg.{op}" for op in ("matmul", "matvec", "norm", "einsum", "l2_normalize")]
+    + (
+        "broadcast_to cast clip_by_value concat einsum expand_dims fill gather gather_nd identity "
+        "matmul norm one_hot ones_like pad range rank repeat reshape reverse shape size slice "
+        "split squeeze stack strided_slice tile transpose unstack where zeros_like "
+        "image.resize compat.v1.shape compat.v1.transpose compat.v1.squeeze"
+    ).split()
+)
 
 
-def check_hdf5(path: Path, handle: Any) -> None:
-    """Refuse HDF5 external links and virtual datasets (they read other files)."""
-    import h5py
-
-    found: list[str] = []
-
-    def visit(name: str, link: Any) -> None:
-        if isinstance(link, h5py.ExternalLink):
-            found.append(f"{name} -> {link.filename}:{link.path}")
-
-    def visit_datasets(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset) and obj.is_virtual:
-            found.append(f"{name} (virtual dataset)")
-
-    handle.visititems_links(visit)
-    handle.visititems(visit_datasets)
-    if found:
-        raise _limit(
-            path,
-            f"it links to other files ({'; '.join(found[:3])})",
-            "re-save the model as a self-contained file",
-        )
-
-
-def _bad_file(path: Path, what: str, detail: str) -> ModelFileError:
-    return ModelFileError(
-        f"{path} is not a readable {what} ({detail}). Fix: restore the file or re-save the "
-        f"model from its source; if it is the output of a step, delete it and rerun the step."
-    )
-
-
-def read_config(path: Path) -> dict[str, Any] | None:
-    """The model config of a ``.keras`` zip or a full-model ``.h5`` (None if it has none),
-    after the resource limits. Empty, truncated or corrupt files are refused here, with the
-    file named, rather than deep inside Keras."""
-    if not path.exists():
-        raise ModelFileError(
-            f"Model file not found: {path}. Fix: correct its path in the registry, or run the "
-            f"step that writes it."
-        )
-    if path.is_dir():
-        return None
-    size = path.stat().st_size
-    if path.suffix == ".keras":
-        if size == 0 or not zipfile.is_zipfile(path):
-            detail = "empty file" if size == 0 else "not a zip archive: truncated or corrupt"
-            raise _bad_file(path, ".keras archive", detail)
-        try:
-            with zipfile.ZipFile(path) as archive:
-                check_archive(path, archive)
-                broken = archive.testzip()
-                if broken is not None:
-                    raise _bad_file(path, ".keras archive", f"member {broken!r} is corrupt")
-                if "config.json" not in archive.namelist():
-                    return None
-                return parse_config(path, archive.read("config.json"))
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise _bad_file(path, ".keras archive", f"{type(exc).__name__}: {exc}") from None
-    if path.suffix == ".h5":
-        import h5py
-
-        if size == 0:
-            raise _bad_file(path, "HDF5 file", "empty file")
-        try:
-            with h5py.File(path, "r") as handle:
-                check_hdf5(path, handle)
-                raw = handle.attrs.get("model_config")
-                if raw is None:
-                    return None
-                return parse_config(path, raw if isinstance(raw, bytes | str) else str(raw))
-        except OSError as exc:
-            raise _bad_file(path, "HDF5 file", f"{type(exc).__name__}: {exc}") from None
-    return None
+def in_modules(module: str, roots: tuple[str, ...]) -> bool:
+    """True when ``module`` is one of ``roots`` or inside one, by whole dotted components
+    (``keras.layers`` is inside ``keras``; ``kerasevil`` is not)."""
+    return any(module == root or module.startswith(root + ".") for root in roots)
 
 
 #: the keys under a layer's config that hold a layer it wraps
@@ -254,47 +174,104 @@ def _wrapped(inner: dict[str, Any], here: str) -> list[tuple[Any, str]]:
     return found + [(inner[key], here) for key in WRAPPED if isinstance(inner.get(key), dict)]
 
 
-def unsafe_references(config: dict[str, Any], allowed: set[str]) -> list[str]:
-    """Every Lambda layer, function reference that is not a plain Keras function, and module
-    reference outside Keras/TensorFlow, by layer path."""
-    problems: list[str] = []
-    for where, obj in walk(config):
-        class_name = str(obj.get("class_name", ""))
-        module = obj.get("module")
-        registered = obj.get("registered_name")
-        if class_name in CODE_LAYERS:
-            problems.append(f"{class_name} layer at {where}")
-        elif class_name == "function":
-            name = str(obj.get("config", ""))
-            leaf = name.rsplit(".", 1)[-1]
-            module_name = str(module or "builtins")
-            if (
-                leaf in UNSAFE_FUNCTION_NAMES
-                or (module_name == "builtins" and hasattr(builtins, leaf))
-                or not module_name.startswith(SAFE_FUNCTION_MODULES)
-            ):
-                if name not in allowed and registered not in allowed:
-                    problems.append(f"function {module}.{name} at {where}")
-        elif class_name in allowed or registered in allowed:
-            continue
-        elif isinstance(module, str) and not module.startswith(SAFE_MODULE_PREFIXES):
-            problems.append(f"reference to module {module!r} ({class_name}) at {where}")
+def _unsafe_function(module: str, name: str) -> bool:
+    """True when a function reference could do more than compute: outside the function
+    modules, a name that loads/executes, a Python builtin, a private name, or a TensorFlow
+    function that is not a pure op."""
+    leaf = name.rsplit(".", 1)[-1]
+    if not leaf.isidentifier() or leaf.startswith("_") or leaf in UNSAFE_FUNCTION_NAMES:
+        return True
+    if not in_modules(module, SAFE_FUNCTION_MODULES):
+        return True
+    if module == "builtins":
+        return hasattr(builtins, leaf)
+    if in_modules(module, ("tensorflow",)):
+        namespace = module.removeprefix("tensorflow").lstrip(".")
+        return f"{namespace}.{leaf}".lstrip(".") not in PURE_TF_OPS
+    return False
+
+
+def _problem(obj: dict[str, Any], where: str, allowed: set[str]) -> str | None:
+    """Why one object of a config could run code, or None."""
+    class_name = str(obj.get("class_name", ""))
+    module = obj.get("module")
+    registered = obj.get("registered_name")
+    inner = obj.get("config")
+    inner = inner if isinstance(inner, dict) else {}
+    if class_name in CODE_LAYERS or inner.get("function_type") == "lambda":
+        return f"{class_name} layer at {where}"
+    if class_name == LAMBDA_MARKER:
+        return f"serialized Python lambda at {where}"
+    if class_name in TF_OP_LAYERS:
+        function = str(inner.get("function", ""))
+        if function not in PURE_TF_OPS:
+            return f"{class_name} calling tf.{function} (not a pure TF op) at {where}"
+        return None
+    if class_name in TF_ATTRIBUTE_LAYERS:
+        return f"{class_name} layer at {where}"
+    if class_name in PATH_LAYERS or str(registered).rsplit(">", 1)[-1] in PATH_LAYERS:
+        return f"{class_name} (opens the path its config names) at {where}"
+    paths = [key for key in PATH_KEYS if key in inner]
+    if paths:
+        return f"{class_name} with {paths[0]} {inner[paths[0]]!r} (opens a path) at {where}"
+    if class_name in DATA_MARKERS:
+        return None
+    if class_name in allowed or registered in allowed:
+        return None
+    if class_name == "function" or (class_name.isidentifier() and not class_name[:1].isupper()):
+        # Keras resolves a lower-case class name to whatever the module holds, a function too
+        name = str(obj.get("config", "")) if class_name == "function" else class_name
+        module_name = str(module or "builtins")
+        if name in allowed:
+            return None
+        if _unsafe_function(module_name, name):
+            return f"function {module}.{name} at {where}"
+        return None
+    if class_name in UNSAFE_FUNCTION_NAMES:
+        return f"function {module}.{class_name} at {where}"
+    if isinstance(module, str) and not in_modules(module, SAFE_MODULES):
+        return f"reference to module {module!r} ({class_name}) at {where}"
+    return None
+
+
+def unsafe_references(config: dict[str, Any], allowed: set[str], where: str = "model") -> list[str]:
+    """Every object of ``config`` that could run code, by path: Lambda layers and serialized
+    lambdas, TF-op layers calling anything but a pure op, layers that open a path, function
+    references outside the allowlist and module references outside Keras/TensorFlow."""
+    problems = []
+    code_at: set[str] = set()
+    for here, obj in walk(config, where):
+        if obj.get("class_name") == LAMBDA_MARKER and here in code_at:
+            continue  # the function of a Lambda layer reported above
+        problem = _problem(obj, here, allowed)
+        if problem is not None:
+            problems.append(problem)
+            code_at.add(here)
     return problems
+
+
+def document_problems(document: ModelDocument, allowed: set[str]) -> list[str]:
+    """:func:`unsafe_references` of every config the file holds (model and training config)."""
+    return [
+        problem
+        for where, config in document.configs()
+        for problem in unsafe_references(config, allowed, where)
+    ]
 
 
 def check_safe(path: Path, *, model_id: str, trusted: bool, allowed: set[str]) -> None:
     """Refuse to load ``path`` when it breaks a resource limit, or could execute code and the
     model is not trusted."""
-    config = read_config(path)
-    if path.is_dir() and not trusted:
+    document = read_document(path)
+    if document.format == "savedmodel" and not trusted:
         raise UnsafeModelError(
             f"Refusing to load {path}: a SavedModel runs its TensorFlow graph when called, which "
             f"can read and write files (Keras 3.14+ refuses TFSMLayer in safe mode too). "
             f'Fix: if you trust model {model_id!r}, set "trusted": true in its registry entry.'
         )
-    if trusted or config is None:
+    if trusted:
         return
-    problems = unsafe_references(config, allowed)
+    problems = document_problems(document, allowed)
     if problems:
         raise UnsafeModelError(
             f"Refusing to load {path}: it can execute code ({'; '.join(problems)}). "

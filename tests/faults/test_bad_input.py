@@ -72,7 +72,7 @@ def test_unknown_environment_is_one_line(
             "is not a readable .keras archive (not a zip archive: truncated or corrupt)",
         ),
         ("empty.h5", b"", "is not a readable HDF5 file (empty file)"),
-        ("text.h5", b"not hdf5 at all", "is not a readable HDF5 file (OSError: "),
+        ("text.h5", b"not hdf5 at all", "is not a readable HDF5 file (no HDF5 signature: "),
     ],
 )
 def test_empty_and_corrupt_model_files(
