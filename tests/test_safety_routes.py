@@ -262,3 +262,21 @@ def test_a_model_config_that_is_not_an_object_is_refused(
     assert str(info.value) == expected
     assert main(["inspect", str(path)]) == 2
     assert capsys.readouterr().err == f"keras-harness: error: {expected}\n"
+
+
+def test_a_model_file_is_checked_by_its_content_not_its_name(tmp_path: Path) -> None:
+    lambda_layer = {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "l"}}
+    disguised = keras_zip(tmp_path / "model.bin", model_with(lambda_layer))
+    assert refused(disguised) == "Lambda layer at model/outer/inner/l"
+    h5 = h5_model(
+        tmp_path / "model.keras",
+        {"loss": {"module": "os", "class_name": "function", "config": "system"}},
+    )
+    assert refused(h5) == "function os.system at training_config"
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    with pytest.raises(ModelFileError) as info:
+        check_safe(other, model_id="m", trusted=True, allowed=set())
+    assert str(info.value).startswith(
+        f"{other} is not a readable model file (neither a zip archive nor an HDF5 file). Fix: "
+    )

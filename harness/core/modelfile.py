@@ -225,18 +225,24 @@ def sniff(path: Path) -> str | None:
 
 
 def read_document(path: Path, *, format: str | None = None) -> ModelDocument:
-    """The configs of a ``.keras`` zip or an ``.h5`` file, after every check above. ``format``
-    (``"keras"``/``"h5"``) comes from the file's name when not given; a folder is a SavedModel
-    (no config read). Empty, truncated or corrupt files are refused with the file named."""
+    """The configs of a ``.keras`` zip or an ``.h5`` file, after every check above, read by
+    content (``format``, ``"keras"``/``"h5"``, or else the file's name, only says what an
+    unreadable file was meant to be); a folder is a SavedModel (no config read). Empty,
+    truncated, corrupt or unknown files are refused with the file named."""
     status = check_regular(path)
     if stat.S_ISDIR(status.st_mode):
         return ModelDocument(path, "savedmodel")
-    kind = format or {".keras": "keras", ".h5": "h5"}.get(path.suffix)
+    # Keras picks its loader from the content, so the check does too: a zip is read as a
+    # .keras whatever its name, HDF5 as an .h5; the name decides only what an unreadable
+    # file is reported as
+    content = sniff(path) if status.st_size else None
+    kind = {"zip": "keras", "hdf5": "h5"}.get(content or "") or format
+    kind = kind or {".keras": "keras", ".h5": "h5"}.get(path.suffix)
     if kind == "keras":
         return _read_keras(path, status.st_size)
     if kind == "h5":
         return _read_h5(path, status.st_size)
-    return ModelDocument(path, "unknown")
+    raise _bad_file(path, "model file", "neither a zip archive nor an HDF5 file")
 
 
 def _read_keras(path: Path, size: int) -> ModelDocument:

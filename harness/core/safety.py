@@ -118,6 +118,13 @@ PURE_TF_OPS = frozenset(
         ).split()
     ]
     + [f"linalg.{op}" for op in ("matmul", "matvec", "norm", "einsum", "l2_normalize")]
+    + [
+        f"strings.{op}"
+        for op in (
+            "as_string join length lower reduce_join regex_full_match regex_replace split "
+            "strip substr to_number upper"
+        ).split()
+    ]
     + (
         "broadcast_to cast clip_by_value concat einsum expand_dims fill gather gather_nd identity "
         "matmul norm one_hot ones_like pad range rank repeat reshape reverse shape size slice "

@@ -1,13 +1,16 @@
-"""Canaries in TF 2.13 (Keras 2 runs a Lambda's bytecode from .h5 with no guard): crafted files
-that would write a canary file if executed are refused before any load."""
+"""Canaries in TF 2.13 (Keras 2 runs a Lambda's bytecode from an .h5 with no guard, and calls any
+TensorFlow function a TFOpLambda names): every crafted file is refused before any load, and the
+files built here are shown to run their code when Keras 2.13 loads them directly."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import h5py
 import pytest
 
-from tests.integration.canaries import check_canaries
+from tests.integration.canaries import TRUST_FIX, Crafted, check_canaries, load_directly
 
 pytestmark = pytest.mark.tensorflow
 tf = pytest.importorskip("tensorflow")
@@ -31,7 +34,60 @@ def nested_lambda_h5(path: Path, canary: Path) -> Path:
     return path
 
 
-def test_canaries_never_run_in_tf213(tmp_path: Path, pytester: pytest.Pytester) -> None:
+def tf_op_read_file_h5(path: Path) -> Path:
+    """A model whose TFOpLambda calls ``tf.io.read_file`` on its input: built with a pure op of
+    the same signature, then renamed in the config (Keras 2 resolves the name when loading)."""
+    names = tf.keras.Input(shape=(), dtype=tf.string, name="names")
+    joined = tf.strings.reduce_join(names)
+    model = tf.keras.Model(names, tf.strings.strip(joined))
+    model.save(str(path))
+    with h5py.File(path, "r+") as handle:
+        config = json.loads(handle.attrs["model_config"])
+        layers = config["config"]["layers"]
+        (strip,) = [layer for layer in layers if layer["config"].get("function") == "strings.strip"]
+        strip["config"]["function"] = "io.read_file"
+        handle.attrs["model_config"] = json.dumps(config)
+    return path
+
+
+def test_canaries_never_run_in_tf213(
+    tmp_path: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     canary = tmp_path / "canary"
-    lambda_file = ("2.13.h5", nested_lambda_h5(tmp_path / "lambda.h5", canary))
-    check_canaries(pytester, tmp_path, "tf213", lambda_file, canary)
+    lambda_h5 = nested_lambda_h5(tmp_path / "lambda.h5", canary)
+    read_h5 = tf_op_read_file_h5(tmp_path / "tf_op_read.h5")
+    built = {
+        "nested_lambda": Crafted(
+            "2.13.h5",
+            lambda_h5,
+            "*Refusing to load */lambda.h5: it can execute code (Lambda layer at "
+            f"model/outer/inner/canary). {TRUST_FIX.format(model='nested_lambda')}*",
+        ),
+        "tf_op_read": Crafted(
+            "2.13.h5",
+            read_h5,
+            "*Refusing to load */tf_op_read.h5: it can execute code (TFOpLambda calling "
+            "tf.io.read_file (not a pure TF op) at model/model/tf.strings.strip)*",
+        ),
+    }
+    assert check_canaries(pytester, monkeypatch, tmp_path, "tf213", built) == canary
+
+    # the proofs: Keras 2.13 loading these files directly runs their code
+    lambda_run = load_directly(
+        "import numpy as np, tensorflow as tf\n"
+        f"model = tf.keras.models.load_model({str(lambda_h5)!r})\n"
+        "model.predict(np.ones((1, 2), 'float32'), verbose=0)\n",
+        tmp_path / "canary_module",
+    )
+    assert lambda_run.returncode == 0, lambda_run.stderr[-2000:]
+    assert canary.exists()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("read by a TFOpLambda")
+    read_run = load_directly(
+        "import tensorflow as tf\n"
+        f"model = tf.keras.models.load_model({str(read_h5)!r}, compile=False)\n"
+        f"print(model(tf.constant([{str(secret)!r}])).numpy().decode())\n",
+        tmp_path / "canary_module",
+    )
+    assert read_run.returncode == 0, read_run.stderr[-2000:]
+    assert read_run.stdout.strip() == "read by a TFOpLambda"
