@@ -158,3 +158,53 @@ def test_relative_paths_may_not_leave_the_root(tmp_path: Path) -> None:
     data["allow_outside_root"] = True
     path.write_text(json.dumps(data))
     assert Registry.load(path).resolve("a", "2.13.keras") == tmp_path / "p/../../etc/a.keras"
+
+
+def test_values_of_the_wrong_type_are_ignored_in_the_safe_direction(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "p/models/r.json",
+        json.dumps(
+            {
+                "models": {
+                    "a": {
+                        "paths": {"2.13.keras": "../../etc/a.keras"},
+                        "trusted": "yes",
+                        "custom_objects": {"Scale": "my_layers:Scale", "Bad": 5},
+                        "tolerances": {
+                            "predict": "loose",
+                            "evaluate": {"max_ulp": "4", "reason": "measured"},
+                            "replay": {"max_abs": 1e-5, "reason": "measured"},
+                        },
+                        "trustd": True,
+                    }
+                },
+                "allow_outside_root": "yes",
+            }
+        ),
+    )
+    registry = Registry.load(path)  # loads: validate reports these
+    entry = registry.get("a")
+    assert entry.trusted is False
+    assert entry.custom_objects == {"Scale": "my_layers:Scale"}
+    assert registry.custom_objects("a") == {"Scale": "my_layers:Scale"}
+    assert entry.tolerances == {"replay": {"max_abs": 1e-5, "reason": "measured"}}
+    assert registry.allow_outside_root is False
+    with pytest.raises(RegistryError, match="leaves the registry's root"):
+        registry.resolve("a", "2.13.keras")
+    registry.save()
+    assert json.loads(path.read_text())["models"]["a"]["trustd"] is True  # kept
+
+
+@pytest.mark.parametrize("key", ["root", "golden_dir"])
+def test_a_root_or_golden_dir_that_is_not_a_path_is_refused(tmp_path: Path, key: str) -> None:
+    path = write(
+        tmp_path / "models/r.json",
+        json.dumps({"models": {"a": {"paths": {"2.13.keras": "a.keras"}}}, key: 5}),
+    )
+    with pytest.raises(RegistryError) as info:
+        Registry.load(path)
+    example = ".." if key == "root" else "golden"
+    assert str(info.value) == (
+        f"Registry {path}: {key!r} must be a folder path, relative to the registry's folder "
+        f'(got 5). Fix: write it as a string, e.g. "{key}": "{example}".'
+    )

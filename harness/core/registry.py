@@ -17,6 +17,9 @@ folder (the recipe runs from the project root, one level above ``models/``), unl
 a top-level ``"root"`` (relative to the registry's folder). A relative path that climbs out of the
 root (``../..``) is refused unless the file sets ``"allow_outside_root": true``; absolute paths
 are taken as written.
+
+Keys it does not know are kept, and an optional value of the wrong type is ignored in the safe
+direction (see :mod:`harness.core.registry_schema`); ``keras-harness validate`` reports both.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 from harness.core.atomic import lock_for, update_json, write_json
 from harness.core.errors import RegistryError, SpecError
+from harness.core.registry_schema import shown, usable_custom_objects, usable_tolerances
 from harness.core.specs import DEFAULT_SOURCE, Spec
 
 
@@ -61,13 +65,13 @@ class ModelEntry:
 
     @property
     def custom_objects(self) -> dict[str, str]:
-        value = self.extra.get("custom_objects", {})
-        return dict(value) if isinstance(value, dict) else {}
+        """``{name: reference}``, the references that are strings."""
+        return usable_custom_objects(self.extra.get("custom_objects", {}))
 
     @property
     def tolerances(self) -> dict[str, dict[str, Any]]:
-        value = self.extra.get("tolerances", {})
-        return dict(value) if isinstance(value, dict) else {}
+        """The declared tolerances that can be used (a malformed one leaves its check exact)."""
+        return usable_tolerances(self.extra.get("tolerances", {}))
 
     @property
     def inputs(self) -> str | None:
@@ -105,7 +109,8 @@ def _reject_duplicates(path: Path) -> Any:
     return hook
 
 
-def _read_raw(path: Path) -> dict[str, Any]:
+def read_data(path: Path) -> dict[str, Any]:
+    """The registry's JSON, refused when it is missing, malformed or has no ``models`` object."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -147,10 +152,24 @@ class Registry:
     @classmethod
     def load(cls, path: Path | str) -> Registry:
         path = Path(path).absolute()
-        data = _read_raw(path)
-        models: dict[str, ModelEntry] = {}
-        for model_id, entry in data["models"].items():
-            models[model_id] = _parse_entry(path, model_id, entry)
+        data = read_data(path)
+        models = {
+            model_id: parse_entry(path, model_id, entry)
+            for model_id, entry in data["models"].items()
+        }
+        return cls.from_data(path, data, models)
+
+    @classmethod
+    def from_data(cls, path: Path, data: dict[str, Any], models: dict[str, ModelEntry]) -> Registry:
+        """The registry of ``data`` (read from ``path``) with the entries ``models`` parsed from
+        it; a top-level value that leaves the files unlocatable is refused."""
+        for key, example in (("root", ".."), ("golden_dir", "golden")):
+            if key in data and not isinstance(data[key], str):
+                raise RegistryError(
+                    f"Registry {path}: {key!r} must be a folder path, relative to the "
+                    f"registry's folder (got {shown(data[key])}). Fix: write it as a string, "
+                    f'e.g. "{key}": "{example}".'
+                )
         extra = {key: value for key, value in data.items() if key != "models"}
         return cls(path, models, extra, list(data))
 
@@ -160,6 +179,11 @@ class Registry:
         if isinstance(root, str):
             return (self.path.parent / root).resolve()
         return self.path.parent.parent
+
+    @property
+    def allow_outside_root(self) -> bool:
+        """Only the JSON boolean true lets relative paths leave the root."""
+        return self.extra.get("allow_outside_root", False) is True
 
     @property
     def golden_dir(self) -> Path:
@@ -188,9 +212,7 @@ class Registry:
         if path.is_absolute():
             return path  # written out in full by whoever wrote the registry
         resolved = (self.root / path).resolve()
-        if not resolved.is_relative_to(self.root.resolve()) and not self.extra.get(
-            "allow_outside_root"
-        ):
+        if not resolved.is_relative_to(self.root.resolve()) and not self.allow_outside_root:
             raise RegistryError(
                 f"Model {model_id!r} in {self.path}: the relative path {raw!r} for "
                 f"{str(spec)!r} leaves the registry's root {self.root}. Fix: give an absolute "
@@ -235,11 +257,13 @@ class Registry:
             ] = stored
             return data
 
-        update_json(self.path, update, load=_read_raw)
+        update_json(self.path, update, load=read_data)
         self.models.setdefault(model_id, ModelEntry(model_id, {})).paths[str(spec)] = stored
 
 
-def _parse_entry(path: Path, model_id: str, entry: Any) -> ModelEntry:
+def parse_entry(path: Path, model_id: str, entry: Any) -> ModelEntry:
+    """One model's entry of the registry at ``path``, refused when it has no usable ``paths``
+    or ``source`` (optional values of the wrong type are left to ``validate``)."""
     if not MODEL_ID_RE.match(model_id):
         raise RegistryError(
             f"Invalid model id {model_id!r} in {path}. Fix: use letters, digits, '_', '.' "
