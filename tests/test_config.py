@@ -18,9 +18,17 @@ def test_the_projects_chain_is_the_recipe() -> None:
         "2.13.keras->2.13.savedmodel@tf213",
         "2.13.h5->2.15.h5@tf215",
         "2.15.h5->2.16.keras@tf216",
+        "2.13.h5->2.16-tfkeras.keras@tf216-legacy",
         "2.15.h5->2.17.keras@tf217",
     ]
-    assert [step.recompile_metrics for step in config.steps] == [False, False, False, True, True]
+    assert [step.recompile_metrics for step in config.steps] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        True,
+    ]
     export = config.steps[1]
     assert export.models == ("saved_model_export",)
     savedmodel = Spec.parse("2.13.savedmodel")

@@ -11,6 +11,7 @@ from pathlib import Path
 from harness.convert.records import StepRecord, step_record_path
 from harness.core.config import load_config
 from harness.core.golden import sha256_of
+from harness.core.locations import converted_path
 from harness.core.registry import Registry
 from harness.verify.provenance import Lineage
 
@@ -22,15 +23,12 @@ def project(tmp_path: Path) -> tuple[Registry, Path, Path]:
     models = tmp_path / "models"
     models.mkdir()
     (models / "m.keras").write_bytes(b"source")
-    h5 = models / "m.h5"
+    build = tmp_path / "build"
+    h5 = converted_path(build, "m", "2.13.h5")
+    h5.parent.mkdir(parents=True)
     h5.write_bytes(b"converted")
     registry = models / "model_registry.json"
-    registry.write_text(
-        json.dumps(
-            {"models": {"m": {"paths": {"2.13.keras": "models/m.keras", "2.13.h5": "models/m.h5"}}}}
-        )
-    )
-    build = tmp_path / "build"
+    registry.write_text(json.dumps({"models": {"m": {"paths": {"2.13.keras": "models/m.keras"}}}}))
     stat = h5.stat()
     record = StepRecord(
         "m",

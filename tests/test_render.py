@@ -59,6 +59,7 @@ def test_json_matrix_follows_the_published_schema(tmp_path: Path) -> None:
         "error": 1,
         "mismatch": 1,
         "skipped": 0,
+        "not-produced": 0,
         "limitation": 1,
         "pass": 1,
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from harness.core.errors import SpecError
-from harness.core.specs import Spec, derive_path
+from harness.core.specs import Spec
 
 
 @pytest.mark.parametrize(
@@ -24,18 +24,7 @@ def test_parse_rejects_unknown_format() -> None:
     with pytest.raises(SpecError) as info:
         Spec.parse("2.13.pb")
     assert str(info.value) == (
-        "Invalid spec: expected '<major>.<minor>.<format>' with format one of h5, keras, "
-        "savedmodel, weights.h5. Received: '2.13.pb'. Fix: write it like '2.13.keras' or "
-        "'2.15.h5'."
-    )
-
-
-def test_derive_path_like_the_recipe() -> None:
-    old, new = Spec.parse("2.13.keras"), Spec.parse("2.13.h5")
-    assert derive_path("models/2.13.keras/run_0a1b2c.keras", old, new) == (
-        "models/2.13.h5/run_0a1b2c.h5"
-    )
-    assert derive_path("models/2.13.h5/a.h5", new, Spec.parse("2.15.h5")) == "models/2.15.h5/a.h5"
-    assert derive_path("/abs/2.15.h5/a.h5", Spec.parse("2.15.h5"), Spec.parse("2.16.keras")) == (
-        "/abs/2.16.keras/a.keras"
+        "Invalid spec: expected '<major>.<minor>[-<writer>].<format>' with format one of h5, "
+        "keras, savedmodel, weights.h5. Received: '2.13.pb'. Fix: write it like '2.13.keras' "
+        "or '2.15.h5'."
     )

@@ -41,7 +41,7 @@ def test_labels_depends_and_order_follow_the_steps() -> None:
     assert envs["tf216"].depends == ("tf213", "tf215")
     assert envs["tf216-legacy"].depends == ("tf213", "tf215", "tf216")
     assert envs["tf216-keras33"].depends == ("tf213", "tf215", "tf216", "tf217")
-    assert envs["tf216-legacy"].labels == ("keras2", "verify", "verify-only")
+    assert envs["tf216-legacy"].labels == ("keras2", "verify")  # it writes 2.16-tfkeras.keras
     assert envs["tf217"].labels == ("keras3", "verify")
     assert envs["tf216-legacy"].legacy and not envs["tf216"].legacy
     assert envs["tf221"].deps == ("-r requirements/tf221.txt",)

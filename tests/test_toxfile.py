@@ -38,7 +38,6 @@ def test_a_release_added_by_one_line_is_a_tox_environment(tmp_path: Path) -> Non
     names = [line.split(" ->")[0].strip() for line in listed.stdout.splitlines() if "->" in line]
     assert names == [
         "tf214",
-        "tf216-legacy",
         "tf216-keras33",
         "tf218",
         "tf219",

@@ -2,7 +2,8 @@
 
 One process handles all of an environment's steps, so TensorFlow is imported once. A model whose
 step fails gets a step record with the exception, which its cells later show; the other models go
-on. Every output is written atomically and recorded in the registry under its lock.
+on. Every output is written atomically under the build folder (:mod:`harness.core.locations`);
+the files the user registered are only read, and the registry is never written.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ from harness.core.config import Config, Step
 from harness.core.errors import HarnessError, describe
 from harness.core.faults import inject
 from harness.core.golden import read_golden, sha256_of
+from harness.core.locations import converted_path, model_path
 from harness.core.registry import Registry
-from harness.core.specs import derive_path
 from harness.keras import runtime
 from harness.keras.opening import open_model
 
 
-def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
-    """Load ``step.source`` of one model, optionally recompile, save ``step.target``."""
+def run_step(step: Step, registry: Registry, model_id: str, build_dir: Path) -> StepRecord:
+    """Load ``step.source`` of one model, optionally recompile, save ``step.target`` under
+    ``build_dir`` (never over a file the user registered)."""
     from harness.keras import formats
 
-    entry = registry.get(model_id)
     record = StepRecord(
         model_id,
         step.name,
@@ -42,16 +43,14 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
         versions=runtime.versions(),
     )
     try:
-        source = registry.resolve(model_id, step.source)
+        source = model_path(registry, build_dir, model_id, step.source)
         model = open_model(registry, model_id, step.source, source)
         record.input_sha256 = sha256_of(source)
         if step.recompile_metrics:
             golden = read_golden(registry.golden_dir, model_id)
             formats.backend().recompile(model, golden.metrics)
-        raw = entry.paths.get(str(step.target)) or derive_path(
-            entry.paths[str(step.source)], step.source, step.target
-        )
-        target = Path(raw) if Path(raw).is_absolute() else registry.root / raw
+        target = converted_path(build_dir, model_id, step.target)
+        target.parent.mkdir(parents=True, exist_ok=True)
         formats.save(model, step.target, target)
         inject("step:after-save")
         stat = target.stat()
@@ -59,7 +58,6 @@ def run_step(step: Step, registry: Registry, model_id: str) -> StepRecord:
         record.output = str(target)
         if target.is_file():  # a SavedModel folder's mtime says nothing of its files
             record.output_size, record.output_mtime_ns = stat.st_size, stat.st_mtime_ns
-        registry.record_path(model_id, step.target, target)
     except Exception as exc:  # one model's failure is its own: record it and go on
         record.status, record.exception, record.message = "error", type(exc).__name__, describe(exc)
     return record
@@ -83,7 +81,7 @@ def run_env_steps(
             if config.lineage(step.target, entry.source, model_id) is None:
                 continue  # this model's source does not lead to the step
             previous = read_step_record(build_dir, model_id, str(step.target))
-            if up_to_date(previous, step, registry, model_id):
+            if up_to_date(previous, step, registry, model_id, build_dir):
                 assert previous is not None
                 previous.status = "up-to-date"
                 records.append(previous)
@@ -106,7 +104,7 @@ def run_env_steps(
                 )
             else:
                 mark(build_dir, model_id, step.name, str(step.target))
-                record = run_step(step, registry, model_id)
+                record = run_step(step, registry, model_id, build_dir)
             write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
             unmark(build_dir)
             records.append(record)
@@ -124,7 +122,9 @@ def report(env: str, record: StepRecord) -> None:
     print(f"{env}: {record.model}: {record.step}: {outcome}", flush=True)
 
 
-def up_to_date(record: StepRecord | None, step: Step, registry: Registry, model_id: str) -> bool:
+def up_to_date(
+    record: StepRecord | None, step: Step, registry: Registry, model_id: str, build_dir: Path
+) -> bool:
     """A finished hop is not redone while its input, its output, its configuration and the
     environment's versions are what the step record says; a changed source changes the input
     hash of every hop after it, so everything downstream is redone."""
@@ -133,8 +133,8 @@ def up_to_date(record: StepRecord | None, step: Step, registry: Registry, model_
     if record.recompile_metrics != step.recompile_metrics or record.versions != runtime.versions():
         return False
     try:
-        source = registry.resolve(model_id, step.source)
-        target = registry.resolve(model_id, step.target)
+        source = model_path(registry, build_dir, model_id, step.source)
+        target = converted_path(build_dir, model_id, step.target)
     except HarnessError:
         return False
     if not source.exists() or not target.exists():

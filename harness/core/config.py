@@ -38,6 +38,12 @@ class Environment:
         """Keras 2 through tf_keras on TF >= 2.16 (``TF_USE_LEGACY_KERAS=1``)."""
         return any(name == "tf-keras" for name, _ in self.pins)
 
+    @property
+    def generation(self) -> int:
+        """The Keras generation that loads the models here: 2 under tf_keras, whatever Keras is
+        installed beside it (what ``@keras2`` / ``@keras3`` select in the catalogue)."""
+        return 2 if self.legacy else self.keras
+
 
 @dataclass(frozen=True)
 class Step:
@@ -113,6 +119,10 @@ class Config:
 
     def routes_for(self, env: str) -> list[Route]:
         return [self.routes[name] for name in self.environment(env).verify]
+
+    def route_of(self, spec: Spec) -> Route | None:
+        """The configured route that loads ``spec`` (the first, in configuration order)."""
+        return next((route for route in self.routes.values() if route.spec == spec), None)
 
 
 def _require(table: dict[str, Any], key: str, kind: type, where: str, path: Path) -> Any:
@@ -284,9 +294,12 @@ def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) ->
         if pinned is not None
     )
     verify = table.get("verify")
-    if verify is None:  # every route the environment could receive: specs no newer than it
+    if verify is None:  # every route the environment could receive: specs no newer than it,
+        # except a spec of a particular writer (2.16-tfkeras.keras), verified where it is listed
         ceiling = tuple(int(part) for part in version.split("."))
-        verify = [r.name for r in routes.values() if r.spec.version_key <= ceiling]
+        verify = [
+            r.name for r in routes.values() if r.spec.version_key <= ceiling and not r.spec.writer
+        ]
     if not isinstance(verify, list) or not all(isinstance(r, str) for r in verify):
         raise ConfigError(
             f"{where} in {path}: verify must be a list of route names. Received: {verify!r}."

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.core.atomic import lock_for, update_json, write_json
 from harness.core.errors import RegistryError, SpecError
 from harness.core.registry_schema import shown, usable_custom_objects, usable_tolerances
 from harness.core.specs import DEFAULT_SOURCE, Spec
@@ -239,26 +238,6 @@ class Registry:
                 f"Unknown model {model_id!r} in {self.path}. Received ids: "
                 f"{sorted(self.models)}. Fix: register it or correct the id."
             ) from None
-
-    def save(self) -> None:
-        with lock_for(self.path):
-            write_json(self.path, self.to_json())
-
-    def record_path(self, model_id: str, spec: Spec, path: Path) -> None:
-        """Record ``path`` for ``spec`` of ``model_id`` (locked read-modify-write)."""
-        try:
-            stored = str(path.absolute().relative_to(self.root))
-        except ValueError:
-            stored = str(path.absolute())
-
-        def update(data: dict[str, Any]) -> dict[str, Any]:
-            data["models"].setdefault(model_id, {"paths": {}}).setdefault("paths", {})[
-                str(spec)
-            ] = stored
-            return data
-
-        update_json(self.path, update, load=read_data)
-        self.models.setdefault(model_id, ModelEntry(model_id, {})).paths[str(spec)] = stored
 
 
 def parse_entry(path: Path, model_id: str, entry: Any) -> ModelEntry:

@@ -16,7 +16,9 @@ CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state")
 #: the checks of the source environment on each runner: ``replay`` is the hardware drift (the
 #: committed golden vs the source model replayed on this runner's hardware)
 SOURCE_CHECKS = ("replay",)
-STATUS_RE = re.compile(r"^(pass|mismatch|error:[A-Za-z0-9_.]+|limitation:[a-z0-9_.-]+|skipped:.+)$")
+STATUS_RE = re.compile(
+    r"^(pass|mismatch|error:[A-Za-z0-9_.]+|limitation:[a-z0-9_.-]+|skipped:.+|not-produced:.+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class Cell:
 
     @property
     def kind(self) -> str:
-        """``pass``, ``mismatch``, ``error``, ``limitation`` or ``skipped``."""
+        """``pass``, ``mismatch``, ``error``, ``limitation``, ``skipped`` or ``not-produced``."""
         return self.status.split(":", 1)[0]
 
     def to_json(self) -> dict[str, Any]:
@@ -104,7 +106,7 @@ class Cell:
         if not STATUS_RE.match(cell.status):
             raise ResultsError(
                 f"Unknown cell status {cell.status!r} in {source}. Fix: use pass, mismatch, "
-                f"error:<Type>, limitation:<id> or skipped:<reason>."
+                f"error:<Type>, limitation:<id>, skipped:<reason> or not-produced:<step>."
             )
         return cell
 

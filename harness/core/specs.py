@@ -1,4 +1,5 @@
-"""Specs: one saved form of a model, ``<version>.<format>`` (e.g. ``2.13.keras``)."""
+"""Specs: one saved form of a model, ``<version>[-<writer>].<format>``: ``2.13.keras``, or
+``2.16-tfkeras.keras`` for a file tf_keras wrote in TF 2.16 (where Keras 3 writes ``2.16.keras``)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,19 @@ FORMATS: dict[str, str] = {
     "weights.h5": ".weights.h5",
 }
 
-_SPEC_RE = re.compile(r"^(?P<version>\d+\.\d+)\.(?P<format>weights\.h5|keras|h5|savedmodel)$")
+_SPEC_RE = re.compile(
+    r"^(?P<version>\d+\.\d+)(?:-(?P<writer>[a-z][a-z0-9]*))?\.(?P<format>weights\.h5|keras|h5|savedmodel)$"
+)
 
 
 @dataclass(frozen=True, order=True)
 class Spec:
-    """A parsed spec: the version of the environment that wrote it, and the format."""
+    """A parsed spec: the version of the environment that wrote it, the format, and the writer
+    when the environment's default Keras did not write it (``tfkeras``)."""
 
     version: str
     format: str
+    writer: str = ""
 
     @classmethod
     def parse(cls, text: str) -> Spec:
@@ -34,10 +39,10 @@ class Spec:
         if match is None:
             known = ", ".join(sorted(FORMATS))
             raise SpecError(
-                f"Invalid spec: expected '<major>.<minor>.<format>' with format one of "
+                f"Invalid spec: expected '<major>.<minor>[-<writer>].<format>' with format one of "
                 f"{known}. Received: {text!r}. Fix: write it like '2.13.keras' or '2.15.h5'."
             )
-        return cls(match["version"], match["format"])
+        return cls(match["version"], match["format"], match["writer"] or "")
 
     @property
     def suffix(self) -> str:
@@ -48,17 +53,5 @@ class Spec:
         return tuple(int(part) for part in self.version.split("."))
 
     def __str__(self) -> str:
-        return f"{self.version}.{self.format}"
-
-
-def derive_path(old_path: str, old_spec: Spec, new_spec: Spec) -> str:
-    """Derive the path of a converted file the way the recipe's helper does.
-
-    The old spec string is replaced by the new one (the recipe keeps one folder per spec) and
-    the suffix is changed to the new format's.
-    """
-    new_path = old_path.replace(str(old_spec), str(new_spec))
-    old_suffix, new_suffix = old_spec.suffix, new_spec.suffix
-    if old_suffix and new_path.endswith(old_suffix):
-        new_path = new_path[: -len(old_suffix)]
-    return new_path + new_suffix
+        writer = f"-{self.writer}" if self.writer else ""
+        return f"{self.version}{writer}.{self.format}"

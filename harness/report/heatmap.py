@@ -13,6 +13,7 @@ COLOURS = {
     "pass": "#2e7d32",
     "limitation": "#1565c0",
     "skipped": "#9e9e9e",
+    "not-produced": "#8d6e63",
     "mismatch": "#ef6c00",
     "error": "#c62828",
 }
@@ -20,6 +21,7 @@ LABELS = {
     "pass": "pass",
     "limitation": "limitation",
     "skipped": "skipped",
+    "not-produced": "not produced",
     "mismatch": "mismatch",
     "error": "error",
 }

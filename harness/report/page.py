@@ -17,6 +17,7 @@ COLOURS = {
     "mismatch": "#ef6c00",
     "error": "#c62828",
     "skipped": "#757575",
+    "not-produced": "#8d6e63",
 }
 
 TEMPLATE = "templates/matrix.html"

@@ -21,8 +21,15 @@ MATRIX_SCHEMA = 1
 DETAIL_CHARS = 240
 #: GitHub refuses a job summary over 1 MiB per step; stay well below it.
 SUMMARY_LIMIT = 1_000_000
-KIND_ORDER = ("error", "mismatch", "skipped", "limitation", "pass")
-_ICONS = {"pass": "✅", "limitation": "📘", "mismatch": "❌", "error": "💥", "skipped": "⏭️"}
+KIND_ORDER = ("error", "mismatch", "skipped", "not-produced", "limitation", "pass")
+_ICONS = {
+    "pass": "✅",
+    "limitation": "📘",
+    "mismatch": "❌",
+    "error": "💥",
+    "skipped": "⏭️",
+    "not-produced": "🚧",
+}
 
 
 def cell_text(cell: Cell) -> str:
@@ -42,6 +49,8 @@ def cell_text(cell: Cell) -> str:
         return f"{icon} `{cell.status.split(':', 1)[1]}`"
     if cell.kind == "mismatch":
         return f"{icon} mismatch"
+    if cell.kind == "not-produced":
+        return f"{icon} not produced by {cell.status.rsplit('@', 1)[-1]}"
     return f"{icon} {cell.status.split(':', 1)[1]}"
 
 
@@ -63,7 +72,9 @@ def render_markdown(
         "",
         "Legend: ✅ pass (predict/evaluate: `bitwise`, or `≤N ULP` and the largest absolute "
         "difference, within a declared tolerance), "
-        "📘 documented limitation, ❌ mismatch, 💥 error, ⏭️ skipped (never counts as a pass).",
+        "📘 documented limitation, ❌ mismatch, 💥 error, ⏭️ skipped, 🚧 not produced (the step "
+        "of another environment that writes the route's file failed or has not run); skipped and "
+        "not produced never count as a pass.",
         "",
     ]
     envs = sorted({(c.env, c.device, c.fingerprint) for c in cells})
@@ -197,7 +208,7 @@ def sort_rows(cells: list[Cell], route_order: list[str] | None = None) -> list[C
 
 
 def worst(cells: list[Cell]) -> str:
-    """The worst kind among cells: error > mismatch > skipped > limitation > pass."""
+    """The worst kind among cells: error > mismatch > skipped > not-produced > limitation > pass."""
     kinds = {cell.kind for cell in cells}
     return next((kind for kind in KIND_ORDER if kind in kinds), "pass")
 

@@ -108,16 +108,6 @@ def write_registry(cases_dir: Path, golden_dir: Path, registry_path: Path) -> Re
             load_case(path), name, relative, cases_dir.parent, registry_path.parent
         )
     with lock_for(registry_path):
-        previous: dict[str, Any] = {}
-        if registry_path.exists():
-            previous = Registry.load(registry_path).to_json()["models"]
-        for name, entry in models.items():
-            kept = {
-                spec: p
-                for spec, p in previous.get(name, {}).get("paths", {}).items()
-                if spec != str(SOURCE)
-            }
-            entry["paths"].update(kept)
         golden_rel = Path(_relpath(golden_dir, registry_path.parent))
         write_json(registry_path, {"models": models, "golden_dir": str(golden_rel)})
     return Registry.load(registry_path)

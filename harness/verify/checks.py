@@ -39,6 +39,7 @@ class Loaded:
     evaluate: dict[str, float] | None = None
     evaluate_error: Observation | None = None
     predictions: list[Any] | None = None
+    not_produced: Any = None  # loading.NotProduced: the route's file was never written
 
 
 class Services(Protocol):

@@ -1,46 +1,109 @@
 """The models a verification session loads: each (model, route) once per process, after the
-safety check; a route whose step failed is not loaded, and says which step and why."""
+safety check. A route's file is the harness's own conversion (or, for ``<route>+registered``, the
+user's file as registered; :mod:`harness.core.locations`). A conversion that was not produced is
+not loaded: when the step that should have written it belongs to this environment, its failure
+is this cell's observation; otherwise the cell says which step of which environment did not
+produce it, and why (:class:`NotProduced`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from harness.convert.records import read_step_record
-from harness.core.config import Config, Route
-from harness.core.errors import GoldenError
+from harness.convert.records import StepRecord, read_step_record
+from harness.core.config import Config, Route, Step
+from harness.core.errors import GoldenError, HarnessError
 from harness.core.golden import Golden, read_golden
 from harness.core.limitations import Observation
+from harness.core.locations import base_route, converted_path, is_registered, model_path
 from harness.core.registry import Registry
 from harness.keras.opening import open_model
 from harness.verify.checks import Loaded, observe_exception
 
 
+@dataclass(frozen=True)
+class NotProduced:
+    """The first step of a route's lineage whose output is not there: it failed (``record``
+    says why), it has not run (no record), or its output went missing."""
+
+    step: Step
+    record: StepRecord | None
+
+    @property
+    def reason(self) -> str:
+        if self.record is None:
+            return f"step {self.step.name} has not run"
+        if self.record.status == "ok":
+            return f"the output of step {self.step.name} is missing ({self.record.output})"
+        return f"step {self.step.name} failed: {self.record.exception}: {self.record.message}"
+
+
+def route_named(config: Config, name: str) -> Route:
+    """A configured route, or the user's-file variant of one (``<route>+registered``)."""
+    configured = config.routes.get(base_route(name))
+    if configured is None:
+        raise HarnessError(
+            f"Unknown route {name!r}. Fix: use one of {sorted(config.routes)} (or one of them "
+            f"with +registered)."
+        )
+    if not is_registered(name):
+        return configured
+    return Route(name, configured.spec, f"the user's own {configured.spec} file, as registered")
+
+
 class Models:
     """Loaded models and goldens, cached per process."""
 
-    def __init__(self, config: Config, registry: Registry, build_dir: Path):
+    def __init__(self, config: Config, registry: Registry, build_dir: Path, env: str = ""):
         self.config = config
         self.registry = registry
         self.build_dir = build_dir
+        self.env = env
         self._loaded: dict[tuple[str, str], Loaded] = {}
         self._goldens: dict[str, Golden | GoldenError] = {}
+
+    def missing(self, model: str, route: Route) -> NotProduced | None:
+        """The first step of ``route``'s lineage for ``model`` whose output is not there."""
+        if is_registered(route.name):
+            return None
+        entry = self.registry.get(model)
+        for step in self.config.lineage(route.spec, entry.source, model) or []:
+            record = read_step_record(self.build_dir, model, str(step.target))
+            if record is None or record.status != "ok":
+                return NotProduced(step, record)
+            if not converted_path(self.build_dir, model, step.target).exists():
+                return NotProduced(step, record)
+        return None
 
     def load(self, model: str, route: Route) -> Loaded:
         key = (model, route.name)
         if key in self._loaded:
             return self._loaded[key]
         loaded = Loaded()
-        entry = self.registry.get(model)
         try:
-            lineage = self.config.lineage(route.spec, entry.source) or []
-            if lineage:
-                record = read_step_record(self.build_dir, model, str(route.spec))
-                if record is not None and record.status != "ok":
-                    loaded.observation = Observation(
-                        "error", record.exception, f"step {record.step} failed: {record.message}"
-                    )
-            if loaded.observation is None:
-                loaded.model = open_model(self.registry, model, route.spec)
+            missing = self.missing(model, route)
+            if (
+                missing is not None
+                and missing.step.env == self.env
+                and missing.record is not None
+                and missing.record.status != "ok"
+            ):
+                # this environment's own step failed: that failure is what the cell shows
+                record = missing.record
+                loaded.observation = Observation(
+                    "error", record.exception, f"step {record.step} failed: {record.message}"
+                )
+            elif missing is not None:
+                loaded.not_produced = missing
+            else:
+                path = model_path(
+                    self.registry,
+                    self.build_dir,
+                    model,
+                    route.spec,
+                    registered=is_registered(route.name),
+                )
+                loaded.model = open_model(self.registry, model, route.spec, path)
         except Exception as exc:
             loaded.observation = observe_exception(exc)
         self._loaded[key] = loaded

@@ -13,6 +13,7 @@ from harness.core.config import Config, Route
 from harness.core.errors import HarnessError
 from harness.core.golden import sha256_of
 from harness.core.hardware import Fingerprint, fingerprint
+from harness.core.locations import is_registered, model_path
 from harness.core.registry import Registry
 from harness.keras import runtime
 
@@ -66,13 +67,20 @@ class Lineage:
 
     def _hash(self, model: str, route: Route | None) -> list[dict[str, str]]:
         entry = self.registry.get(model)
+        if route is not None and is_registered(route.name):
+            hop = {"spec": str(route.spec), "env": "registered", "sha256": ""}
+            try:
+                hop["sha256"] = sha256_of(self.registry.resolve(model, route.spec))
+            except (HarnessError, OSError):
+                pass
+            return [hop]
         steps = self.config.lineage(route.spec, entry.source) if route else []
         hops = []
         for spec in [entry.source] + [s.target for s in steps or []]:
             producer = self.config.producer(spec)
             hop = {"spec": str(spec), "env": producer.env if producer else "source", "sha256": ""}
             try:
-                path = self.registry.resolve(model, spec)
+                path = model_path(self.registry, self.build_dir, model, spec)
                 if path.exists():
                     record = (
                         read_step_record(self.build_dir, model, str(spec)) if producer else None

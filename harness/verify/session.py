@@ -22,6 +22,13 @@ from harness.core.errors import HarnessError
 from harness.core.golden import Golden
 from harness.core.hardware import Fingerprint
 from harness.core.limitations import Catalogue, Limitation, Observation
+from harness.core.locations import (
+    REGISTERED,
+    base_route,
+    is_registered,
+    registered_route,
+    registered_specs,
+)
 from harness.core.registry import Registry
 from harness.core.results import CHECKS, SOURCE_CHECKS, Cell
 from harness.core.specs import Spec
@@ -30,7 +37,7 @@ from harness.keras.opening import open_model
 from harness.source import reference
 from harness.verify.checks import CHECK_TYPES, Loaded, Subject, observe_exception
 from harness.verify.classify import classify
-from harness.verify.loading import Models
+from harness.verify.loading import Models, NotProduced, route_named
 from harness.verify.provenance import SOURCE_ROUTE, Lineage, Runner, runner_name
 
 
@@ -45,7 +52,8 @@ class Item:
 
     @property
     def id(self) -> str:
-        return f"{self.model}-{self.spec}-{self.check}"
+        mark = REGISTERED if is_registered(self.route) else ""
+        return f"{self.model}-{self.spec}{mark}-{self.check}"
 
 
 @dataclass
@@ -60,7 +68,8 @@ def items_of(
     config: Config, registry: Registry, env: str, models: list[str] | None = None
 ) -> list[Item]:
     """The items of environment ``env``: in a model's source environment its golden and replay,
-    then every check of every route the environment verifies that reaches the model."""
+    then every check of every route the environment verifies that reaches the model, and of the
+    user's own file of a route's spec where one is registered (``<route>+registered``)."""
     version = config.environment(env).version
     items: list[Item] = []
     for model_id, entry in sorted(registry.models.items()):
@@ -69,10 +78,13 @@ def items_of(
         if entry.source.version == version:
             items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "golden"))
             items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "replay"))
+        registered = registered_specs(registry, model_id)
         for route in config.routes_for(env):
-            if config.lineage(route.spec, entry.source, model_id) is None:
-                continue
-            items.extend(Item(model_id, route.name, str(route.spec), c) for c in CHECKS)
+            if config.lineage(route.spec, entry.source, model_id) is not None:
+                items.extend(Item(model_id, route.name, str(route.spec), c) for c in CHECKS)
+            if str(route.spec) in registered and registry.resolve(model_id, route.spec).exists():
+                name = registered_route(route.name)  # the user's own file of this spec, as is
+                items.extend(Item(model_id, name, str(route.spec), c) for c in CHECKS)
     return items
 
 
@@ -88,7 +100,7 @@ class Verifier:
         self.env = config.environment(env)
         self.build_dir = build_dir
         self.golden_dir = registry.golden_dir
-        self.models = Models(config, registry, build_dir)
+        self.models = Models(config, registry, build_dir, env)
         self.runner = Runner()
         self.lineage = Lineage(config, registry, build_dir)
         self.references = reference.References(
@@ -152,7 +164,9 @@ class Verifier:
         detail = ""
         loaded = Loaded()
         if check.needs_model:
-            loaded = self.load(item.model, self.config.routes[item.route])
+            loaded = self.load(item.model, route_named(self.config, item.route))
+        if loaded.not_produced is not None:
+            return self.not_produced(item, loaded.not_produced)
         observation = loaded.observation
         if observation is None:
             try:
@@ -187,14 +201,48 @@ class Verifier:
         """The cell of one item's outcome, with its provenance (see :func:`classify`)."""
         applicable = self.catalogue.applicable(
             env=self.env.name,
-            route=item.route,
+            route=base_route(item.route),
             model=item.model,
             check=item.check,
-            keras=self.env.keras,
+            keras=self.env.generation,
         )
         result = classify(item.id, observation, detail, applicable, self.catalogue.path)
         cell = self.cell(item, result.status, result.detail, numbers)
         return Verdict(cell, result.ok, result.message, applicable)
+
+    def _route(self, name: str) -> Route | None:
+        """The route of a cell (None for the source environment's own items)."""
+        return route_named(self.config, name) if name != SOURCE_ROUTE else None
+
+    def not_produced(self, item: Item, missing: NotProduced) -> Verdict:
+        """The cell of a route whose file another environment's step did not write: its own
+        status (never a pass), accepted only when that step's failure is explained by the
+        catalogue in the step's environment; a step that has not run fails the cell."""
+        step, record = missing.step, missing.record
+        status = f"not-produced:{step.name}"
+        detail = f"not produced: {missing.reason}"
+        if record is None or record.status == "ok":
+            cell = self.cell(item, status, detail, {})
+            fix = f"run tox -e {step.env} before tox -e {self.env.name} (or run tox)"
+            return Verdict(cell, False, f"{item.id}: {status}: {detail}. Fix: {fix}.")
+        route = self.config.route_of(step.target)
+        explaining = [
+            entry
+            for entry in self.catalogue.applicable(
+                env=step.env,
+                route=route.name if route else base_route(item.route),
+                model=item.model,
+                check="load",
+                keras=self.config.environment(step.env).generation,
+            )
+            if entry.explains(Observation("error", record.exception, record.message))
+        ]
+        if len(explaining) == 1:
+            cause = f"{detail} [limitation:{explaining[0].id} in {step.env}]"
+            return Verdict(self.cell(item, status, cause, {}), True)
+        cell = self.cell(item, status, detail, {})
+        why = f"the step's failure is not explained by one limitation of {step.env}"
+        return Verdict(cell, False, f"{item.id}: {status}: {detail} [{why}]")
 
     def cell(self, item: Item, status: str, detail: str, numbers: dict[str, Any]) -> Cell:
         """A cell of this environment and runner, with its provenance."""
@@ -212,7 +260,7 @@ class Verifier:
             numbers=numbers,
             provenance={
                 "route": item.route,
-                "lineage": self.lineage.hops(item.model, self.config.routes.get(item.route)),
+                "lineage": self.lineage.hops(item.model, self._route(item.route)),
                 "versions": runtime.versions(),
                 "device_name": device_name,
                 "runner": runner_name(),
