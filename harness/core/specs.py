@@ -1,5 +1,5 @@
 """Specs: one saved form of a model, ``<version>[-<writer>].<format>``: ``2.13.keras``, or
-``2.16-tfkeras.keras`` for a file tf_keras wrote in TF 2.16 (where Keras 3 writes ``2.16.keras``)."""
+``2.16-tfkeras.keras`` for a file tf_keras wrote in TF 2.16 (Keras 3 writes ``2.16.keras``)."""
 
 from __future__ import annotations
 

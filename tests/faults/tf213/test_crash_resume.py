@@ -5,6 +5,7 @@ the rerun goes through the normal supervised ``convert``."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import signal
@@ -13,17 +14,19 @@ from pathlib import Path
 
 import pytest
 
+from harness.core.locations import converted_path
 from tests.helpers import run_convert
 
 pytestmark = pytest.mark.tensorflow
 pytest.importorskip("tensorflow")
 ROOT = Path(__file__).parents[3]
+CASES = ("dense_regression", "conv_classifier")
 
 
 def project(tmp_path: Path) -> Path:
     models = tmp_path / "models"
     (models / "2.13.keras").mkdir(parents=True)
-    for case in ("dense_regression", "conv_classifier"):
+    for case in CASES:
         shutil.copy(ROOT / f"golden/{case}/model.2.13.keras", models / f"2.13.keras/{case}.keras")
     registry = models / "model_registry.json"
     registry.write_text(
@@ -31,7 +34,7 @@ def project(tmp_path: Path) -> Path:
             {
                 "models": {
                     case: {"paths": {"2.13.keras": f"models/2.13.keras/{case}.keras"}}
-                    for case in ("dense_regression", "conv_classifier")
+                    for case in CASES
                 }
             },
             indent=4,
@@ -49,38 +52,43 @@ def convert(
     return run_convert(registry, build, "--child", environ={"HARNESS_FAULT": fault})
 
 
+def hashes(root: Path) -> dict[str, str]:
+    """Every file of the user's project (the registry and the models) by its sha256."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
 @pytest.mark.parametrize("fault", ["save:before-replace", "json:before-replace", "step:after-save"])
 def test_a_kill_leaves_everything_valid_and_a_rerun_resumes(tmp_path: Path, fault: str) -> None:
     registry = project(tmp_path)
+    users = hashes(registry.parent)
     build = tmp_path / "build"
     killed = convert(registry, build, fault)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    data = json.loads(registry.read_text())  # still valid JSON
-    for case, entry in data["models"].items():
-        if "2.13.h5" in entry["paths"]:  # registered only when fully in place
-            assert (registry.parent.parent / entry["paths"]["2.13.h5"]).stat().st_size > 0, case
-    h5_dir = registry.parent / "2.13.h5"
-    registered = {
-        Path(e["paths"]["2.13.h5"]).name for e in data["models"].values() if "2.13.h5" in e["paths"]
-    }
-    in_place = {p.name for p in h5_dir.glob("*.h5") if not p.name.startswith(".")}
+    assert hashes(registry.parent) == users  # the user's files are never written
+    converted = {case: converted_path(build, case, "2.13.h5") for case in CASES}
+    in_place = {case for case, path in converted.items() if path.exists()}
     if fault == "save:before-replace":
         assert in_place == set()  # the half-done save never reached its place
-    assert registered <= in_place
+    for case in in_place:
+        assert converted[case].stat().st_size > 0, case
 
     again = convert(registry, build)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert not list(h5_dir.glob(".*"))  # no temporary file left behind
-    data = json.loads(registry.read_text())
-    assert all(e["paths"]["2.13.h5"] == f"models/2.13.h5/{c}.h5" for c, e in data["models"].items())
+    assert hashes(registry.parent) == users
+    for case, path in converted.items():
+        assert path.exists(), case
+        assert not list(path.parent.glob(".*"))  # no temporary file left behind
 
     # the same outputs as an uninterrupted run
     clean_registry = project(tmp_path / "clean")
     assert convert(clean_registry, tmp_path / "clean-build").returncode == 0
-    for case in ("dense_regression", "conv_classifier"):
-        assert (h5_dir / f"{case}.h5").read_bytes() == (
-            clean_registry.parent / f"2.13.h5/{case}.h5"
-        ).read_bytes()
+    for case in CASES:
+        clean = converted_path(tmp_path / "clean-build", case, "2.13.h5")
+        assert converted[case].read_bytes() == clean.read_bytes()
 
     # a third run redoes nothing; a changed source redoes its hop only
     third = convert(registry, build)

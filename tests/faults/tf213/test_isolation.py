@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.core.locations import converted_path
 from tests.helpers import results_file, run_convert
 
 pytestmark = pytest.mark.tensorflow
@@ -145,8 +146,8 @@ def test_a_crash_and_a_hang_in_a_conversion_fail_only_their_own_step(tmp_path: P
         "(30 s) and its process was stopped" in lines
     )
     assert "tf213: healthy: 2.13.keras->2.13.h5@tf213: ok" in lines
-    data = json.loads(registry.read_text())["models"]
-    assert "2.13.h5" in data["healthy"]["paths"]
-    assert "2.13.h5" not in data["crasher"]["paths"] and "2.13.h5" not in data["hanger"]["paths"]
+    assert converted_path(build, "healthy", "2.13.h5").exists()
+    assert not converted_path(build, "crasher", "2.13.h5").exists()
+    assert not converted_path(build, "hanger", "2.13.h5").exists()
     record = json.loads((build / "steps/crasher/2.13.h5.json").read_text())
     assert (record["status"], record["exception"]) == ("error", "WorkerCrashed")
