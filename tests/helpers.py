@@ -73,3 +73,26 @@ def run_convert(
         timeout=300,
         check=False,
     )
+
+
+def as_converted(build: Path, model: str, step: str, fixture: Path) -> Path:
+    """Put ``fixture`` where the step ``step`` (``2.13.h5->2.15.h5@tf215``) writes its output for
+    ``model``, with the step's record, as if that environment had run on this build folder
+    (a Keras 3 test environment cannot run TF 2.13 or 2.15 itself)."""
+    import json as _json
+    from dataclasses import asdict
+
+    from harness.convert.records import StepRecord, step_record_path
+    from harness.core.golden import sha256_of
+    from harness.core.locations import converted_path
+
+    target = step.split("->", 1)[1].split("@", 1)[0]
+    env = step.rsplit("@", 1)[1]
+    path = converted_path(build, model, target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(fixture, path)
+    record = StepRecord(model, step, env, "ok", output=str(path), output_sha256=sha256_of(path))
+    record_path = step_record_path(build, model, target)
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    record_path.write_text(_json.dumps(asdict(record)))
+    return path

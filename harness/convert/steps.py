@@ -91,7 +91,20 @@ def run_env_steps(
                 records.append(previous)  # crashed or timed out earlier in this session
                 continue
             upstream = read_step_record(build_dir, model_id, str(step.source))
-            if upstream is not None and upstream.status == "error":
+            producer = config.producer(step.source) if step.source != entry.source else None
+            if producer is not None and upstream is None:
+                # the input is another environment's output that was never made
+                record = StepRecord(
+                    model_id,
+                    step.name,
+                    step.env,
+                    "error",
+                    "NotProduced",
+                    f"its input {step.source} comes from {producer.name}, which has not run "
+                    f"(run tox -e {producer.env} first)",
+                    versions=runtime.versions(),
+                )
+            elif upstream is not None and upstream.status == "error":
                 # the input was never written: report the first failure, not a missing path
                 record = StepRecord(
                     model_id,

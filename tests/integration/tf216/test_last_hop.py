@@ -3,45 +3,46 @@ makes evaluate work, and without it the metrics cell names the broken metrics.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import results_file
+from tests.helpers import as_converted, results_file
 
 pytestmark = pytest.mark.tensorflow
 pytest.importorskip("keras", minversion="3")
 ROOT = Path(__file__).parents[3]
+MODEL = "dense_regression"
 
 
-def project(tmp_path: Path, pytester: pytest.Pytester, *, recompile: bool) -> Path:
+def project(
+    tmp_path: Path, pytester: pytest.Pytester, *, recompile: bool, registered_h5: bool = False
+) -> Path:
+    """The source .keras registered (and, with ``registered_h5``, the user's own 2.15.h5 too);
+    the harness's 2.13.h5 and 2.15.h5 in the build folder as TF 2.13 and 2.15 wrote them."""
     store = tmp_path / "models"
     (store / "2.13.keras").mkdir(parents=True)
-    (store / "2.15.h5").mkdir()
     shutil.copy(
         ROOT / "golden/dense_regression/model.2.13.keras",
         store / "2.13.keras/dense_regression.keras",
     )
-    shutil.copy(
-        ROOT / "tests/fixtures/dense_regression.2.15.h5", store / "2.15.h5/dense_regression.h5"
-    )
+    paths = {"2.13.keras": "models/2.13.keras/dense_regression.keras"}
+    if registered_h5:
+        (store / "2.15.h5").mkdir()
+        shutil.copy(
+            ROOT / "tests/fixtures/dense_regression.2.15.h5", store / "2.15.h5/dense_regression.h5"
+        )
+        paths["2.15.h5"] = "models/2.15.h5/dense_regression.h5"
+    build = tmp_path / "build"
+    fixtures = ROOT / "tests/fixtures"
+    as_converted(build, MODEL, "2.13.keras->2.13.h5@tf213", fixtures / "dense_regression.2.13.h5")
+    as_converted(build, MODEL, "2.13.h5->2.15.h5@tf215", fixtures / "dense_regression.2.15.h5")
     registry = store / "model_registry.json"
     registry.write_text(
-        json.dumps(
-            {
-                "golden_dir": str(ROOT / "golden"),
-                "models": {
-                    "dense_regression": {
-                        "paths": {
-                            "2.13.keras": "models/2.13.keras/dense_regression.keras",
-                            "2.15.h5": "models/2.15.h5/dense_regression.h5",
-                        }
-                    }
-                },
-            }
-        )
+        json.dumps({"golden_dir": str(ROOT / "golden"), "models": {MODEL: {"paths": paths}}})
     )
     config = (ROOT / "harness.toml").read_text()
     if not recompile:
@@ -116,5 +117,67 @@ def test_without_recompilation_the_metrics_cell_names_them(
             "dense_regression-2.16.keras-metrics: error:TypeError: metrics missing or broken: "
             "'mae' broken (TypeError: 'str' object is not callable), 'mse' broken (TypeError: "
             "'str' object is not callable); evaluate() failed: *",
+        ]
+    )
+
+
+def hashes(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_a_registered_h5_is_verified_beside_the_harnesss_own_and_never_written(
+    tmp_path: Path, pytester: pytest.Pytester
+) -> None:
+    registry = project(tmp_path, pytester, recompile=True, registered_h5=True)
+    before = hashes(registry.parent)
+    result = pytester.runpytest_subprocess(
+        "--harness-env",
+        "tf216",
+        "--registry",
+        str(registry),
+        "--build-dir",
+        str(tmp_path / "build"),
+        "-k",
+        "2.15.h5",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert hashes(registry.parent) == before  # convert and verify wrote nothing of the user's
+    cells = json.loads(results_file(tmp_path / "build", "tf216").read_text())["cells"]
+    status = {(c["route"], c["check"]): c["status"] for c in cells}
+    for route in ("chain-h5", "chain-h5+registered"):
+        assert status[(route, "load")] == "pass", route
+        assert status[(route, "predict")] == "pass", route
+        assert status[(route, "optimizer-state")] == "limitation:optimizer-state-lost", route
+    result.assert_outcomes(passed=10)
+
+
+def test_a_route_whose_step_has_not_run_is_not_produced_and_fails(
+    tmp_path: Path, pytester: pytest.Pytester
+) -> None:
+    registry = project(tmp_path, pytester, recompile=True)
+    (tmp_path / "build/steps" / MODEL / "2.13.h5.json").unlink()  # tf213 never ran here
+    result = pytester.runpytest_subprocess(
+        "--harness-env",
+        "tf216",
+        "--registry",
+        str(registry),
+        "--build-dir",
+        str(tmp_path / "build"),
+        "-k",
+        "2.13.h5",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(failed=5)
+    result.stdout.fnmatch_lines(
+        [
+            f"{MODEL}-2.13.h5-load: not-produced:2.13.keras->2.13.h5@tf213: not produced: step "
+            "2.13.keras->2.13.h5@tf213 has not run. Fix: run tox -e tf213 before tox -e tf216 "
+            "(or run tox)."
         ]
     )
