@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.core.atomic import atomic_open, lock_for, write_json
 from harness.core.errors import GoldenError, GoldenTaintedError, describe
-from harness.core.files import json_type, open_regular, read_json, schema_of
+from harness.core.files import json_type, open_regular, read_json
 
 GOLDEN_SCHEMA = 1
 REGEN_HINT = "tox -e tf213 -- --golden-regen --model {model}"
@@ -83,10 +83,15 @@ def read_golden(golden_dir: Path, model: str, stem: str = "golden") -> Golden:
         )
     fix = f"restore it from git or regenerate it: {REGEN_HINT.format(model=model)}."
     meta = read_json(json_path, what="Golden", fix=fix, error=GoldenError)
-    if not isinstance(meta, dict) or meta.get("schema") != GOLDEN_SCHEMA:
+    if not isinstance(meta, dict):
         raise GoldenTaintedError(
-            f"Golden {json_path} has schema {schema_of(meta)!r}, this harness writes "
-            f"{GOLDEN_SCHEMA}: tainted, regenerate it with {REGEN_HINT.format(model=model)}."
+            f"Golden {json_path} is a JSON {json_type(meta)}, not an object of schema "
+            f"{GOLDEN_SCHEMA}: tainted. Fix: regenerate it with {REGEN_HINT.format(model=model)}."
+        )
+    if meta.get("schema") != GOLDEN_SCHEMA:
+        raise GoldenTaintedError(
+            f"Golden {json_path} has schema {meta.get('schema')!r}, this harness writes "
+            f"{GOLDEN_SCHEMA}: tainted. Fix: regenerate it with {REGEN_HINT.format(model=model)}."
         )
     problem = _meta_problem(meta)
     if problem:
@@ -98,7 +103,10 @@ def read_golden(golden_dir: Path, model: str, stem: str = "golden") -> Golden:
             if not isinstance(loaded, np.lib.npyio.NpzFile):
                 raise ValueError("a single .npy array, not an .npz archive")
             with loaded as data:
-                arrays = {key: np.array(data[key]) for key in data.files}
+                arrays = {key: data[key] for key in data.files}
+            for key, value in arrays.items():
+                if not isinstance(value, np.ndarray):  # numpy returns such a member's bytes
+                    raise ValueError(f"member {key!r} is not a .npy array")
     except Exception as exc:  # zipfile/ValueError/OSError: a corrupt archive
         raise GoldenError(
             f"Golden arrays {npz_path} cannot be read: {type(exc).__name__}: {describe(exc)}. "
