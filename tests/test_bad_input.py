@@ -41,7 +41,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from harness.cli import main
+from harness.cli import error_line, main
+from harness.core.errors import HarnessError, ResultsError
+from harness.core.files import read_text
 from harness.core.results import Cell, write_results
 from harness.report.matrix import baseline_from
 
@@ -1164,6 +1166,19 @@ def test_matrix_without_a_results_folder(
     )
 
 
+def test_matrix_with_an_output_folder_that_is_a_file(
+    template: Project, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with copy_of(template) as project:
+        out = project.root / "out"
+        put(out, b"not a folder")
+        line = assert_refused("matrix", project, out, capfd)
+    assert line == (
+        f"keras-harness: error: Output folder {out} is a file. Fix: pass --out with a folder "
+        "(it is created)."
+    )
+
+
 def test_a_catalogue_that_is_a_fifo(template: Project, capfd: pytest.CaptureFixture[str]) -> None:
     with copy_of(template) as project:
         put(project.limitations, FIFO)
@@ -1187,6 +1202,43 @@ def test_cases_without_tensorflow(template: Project, capfd: pytest.CaptureFixtur
         f"keras-harness: error: TensorFlow is not installed in {sys.prefix}, and `keras-harness "
         f"cases` needs it: it builds and imports the embedded cases in {project.root / 'cases'}. "
         "Fix: run it in the source environment: tox -e tf213.\n"
+    )
+
+
+def test_the_common_reader_names_the_file_and_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def message(path: Path) -> str:
+        with pytest.raises(ResultsError) as info:
+            read_text(path, what="Results file", fix="rerun it.", error=ResultsError, missing="m.")
+        return str(info.value)
+
+    path = tmp_path / "r.json"
+    assert message(path) == f"Results file not found: {path}. Fix: m."
+    put(path, FOLDER)
+    assert message(path) == (
+        f"Results file {path} is a folder, not a file. Fix: give the path of a regular file."
+    )
+    put(path, b"ok \xc3")
+    assert message(path) == (
+        f"Results file {path} is not UTF-8 text: byte 0xc3 at offset 3 (unexpected end of "
+        "data). Fix: rerun it."
+    )
+
+    def denied(*args: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", denied)
+    assert message(path) == (
+        f"Results file {path} cannot be read: permission denied. Fix: make it readable "
+        "(chmod u+r) or run as a user who may read it."
+    )
+
+
+def test_a_message_of_several_lines_is_printed_as_one() -> None:
+    error = HarnessError("Golden g.json is bad:\n  the detail\n\nFix: regenerate it.")
+    assert error_line(error) == (
+        "keras-harness: error: Golden g.json is bad: the detail Fix: regenerate it."
     )
 
 
