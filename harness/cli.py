@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_line(exc: HarnessError) -> str:
+    """The one line the CLI prints for a refused input: ``keras-harness: error: <message>``
+    (a message that spans lines is joined into one)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"keras-harness: error: {text}"
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     import json
 
@@ -119,7 +126,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             reports.append(inspect_path(Path(raw)))
         except HarnessError as exc:
             failed += 1
-            print(f"keras-harness: error: {exc}", file=sys.stderr)
+            print(error_line(exc), file=sys.stderr)
     if args.json:
         print(json.dumps([report.to_json() for report in reports], indent=2))
     else:
@@ -261,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except HarnessError as exc:
-        print(f"keras-harness: error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
 
 

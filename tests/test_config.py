@@ -137,7 +137,8 @@ def test_tf_keras_makes_a_keras2_legacy_environment(tmp_path: Path) -> None:
         (
             'tf222 = { tensorflow = "2.22.0", version = "2.21" }',
             ' needs a TensorFlow version: tensorflow = "X.Y.Z" (or version = "X.Y" matching '
-            "it). Received: tensorflow='2.22.0', version='2.21'.",
+            "it). Received: tensorflow='2.22.0', version='2.21'. Fix: e.g. tf222 = "
+            '{ tensorflow = "2.16.2", keras = "3.3.3" }.',
         ),
     ],
 )

@@ -65,8 +65,8 @@ def test_another_schema_is_tainted(tmp_path: Path) -> None:
     with pytest.raises(GoldenTaintedError) as info:
         read_golden(tmp_path, "m")
     assert str(info.value) == (
-        f"Golden {path} has schema 0, this harness writes 1: tainted, regenerate it with "
-        "tox -e tf213 -- --golden-regen --model m."
+        f"Golden {path} has schema 0, this harness writes 1: tainted. Fix: regenerate it "
+        "with tox -e tf213 -- --golden-regen --model m."
     )
 
 

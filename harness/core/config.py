@@ -135,6 +135,25 @@ def _require(table: dict[str, Any], key: str, kind: type, where: str, path: Path
     return value
 
 
+def _table(data: dict[str, Any], key: str, kind: type, path: Path, example: str) -> Any:
+    """A top-level ``key`` of harness.toml, if it has the TOML type ``kind`` (default empty)."""
+    value = data.get(key, kind())
+    if not isinstance(value, kind):
+        name = "a table" if kind is dict else "an array of tables"
+        raise ConfigError(
+            f"{key} in {path} must be {name}. Received: {value!r}. Fix: write it as {example}."
+        )
+    return value
+
+
+def _entry_table(value: Any, where: str, path: Path, example: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{where} in {path} must be a table. Received: {value!r}. Fix: write it as {example}."
+        )
+    return value
+
+
 def _spec(text: Any, where: str, path: Path) -> Spec:
     try:
         return Spec.parse(text)
@@ -152,19 +171,25 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     )
 
     routes: dict[str, Route] = {}
-    for name, table in data.get("routes", {}).items():
+    route_example = '[routes.NAME] with spec = "2.16.keras"'
+    for name, table in _table(data, "routes", dict, path, route_example).items():
         where = f"[routes.{name}]"
+        table = _entry_table(table, where, path, route_example)
         spec = _spec(_require(table, "spec", str, where, path), where, path)
         routes[name] = Route(name, spec, str(table.get("description", "")))
 
     environments = {
         name: _environment(name, table, routes, path)
-        for name, table in data.get("environments", {}).items()
+        for name, table in _table(
+            data, "environments", dict, path, '[environments] with tf216 = { tensorflow = "..." }'
+        ).items()
     }
 
     steps: list[Step] = []
-    for index, table in enumerate(data.get("steps", [])):
+    step_example = '[[steps]] with env, from and to (e.g. from = "2.13.keras")'
+    for index, table in enumerate(_table(data, "steps", list, path, step_example)):
         where = f"[[steps]] #{index + 1}"
+        table = _entry_table(table, where, path, step_example)
         env = _require(table, "env", str, where, path)
         if env not in environments:
             raise ConfigError(
@@ -183,7 +208,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         if not isinstance(recompile, bool):
             raise ConfigError(
                 f"{where} in {path}: recompile_metrics must be true or false. "
-                f"Received: {recompile!r}."
+                f"Received: {recompile!r}. Fix: write recompile_metrics = true, or leave it out."
             )
         models = table.get("models", ["*"])
         if (
@@ -212,10 +237,12 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
 
 def _numerics(data: dict[str, Any], path: Path) -> Tolerance:
     """``[numerics.cross_hardware]``: ``max_abs`` and/or ``max_ulp``, with a ``reason``."""
-    table = data.get("numerics", {}).get("cross_hardware")
+    example = "[numerics.cross_hardware] with max_abs, max_ulp and reason"
+    table = _table(data, "numerics", dict, path, example).get("cross_hardware")
     if table is None:
         return Tolerance()
     where = "[numerics.cross_hardware]"
+    table = _entry_table(table, where, path, example)
     unknown = sorted(set(table) - {"max_abs", "max_ulp", "reason"})
     reason = table.get("reason")
     max_abs, max_ulp = table.get("max_abs", 0.0), table.get("max_ulp", 0)
@@ -244,7 +271,7 @@ def _pin(table: dict[str, Any], key: str, where: str, path: Path) -> str | None:
     value = table.get(key)
     if value is None or (key == "keras" and isinstance(value, int)):
         return None
-    if not isinstance(value, str) or not _PIN.match(value):
+    if not isinstance(value, str) or not _PIN.fullmatch(value):
         raise ConfigError(
             f"{where} in {path}: {key} must be an exact version string. Received: {value!r}. "
             f'Fix: pin one release, e.g. {key} = "2.16.2".'
@@ -280,7 +307,8 @@ def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) ->
     ):
         raise ConfigError(
             f'{where} in {path} needs a TensorFlow version: tensorflow = "X.Y.Z" (or version '
-            f'= "X.Y" matching it). Received: tensorflow={tensorflow!r}, version={version!r}.'
+            f'= "X.Y" matching it). Received: tensorflow={tensorflow!r}, version={version!r}. '
+            f'Fix: e.g. {name} = {{ tensorflow = "2.16.2", keras = "3.3.3" }}.'
         )
     if tf_keras is not None:
         generation = 2
@@ -302,7 +330,8 @@ def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) ->
         ]
     if not isinstance(verify, list) or not all(isinstance(r, str) for r in verify):
         raise ConfigError(
-            f"{where} in {path}: verify must be a list of route names. Received: {verify!r}."
+            f"{where} in {path}: verify must be a list of route names. Received: {verify!r}. "
+            f'Fix: e.g. verify = ["chain"], or leave it out (every route it can load).'
         )
     for route in verify:
         if route not in routes:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.atomic import atomic_open, lock_for, write_json
-from harness.core.errors import GoldenError, GoldenTaintedError
-from harness.core.files import read_json, schema_of
+from harness.core.errors import GoldenError, GoldenTaintedError, describe
+from harness.core.files import json_type, open_regular, read_json
 
 GOLDEN_SCHEMA = 1
 REGEN_HINT = "tox -e tf213 -- --golden-regen --model {model}"
@@ -81,27 +81,45 @@ def read_golden(golden_dir: Path, model: str, stem: str = "golden") -> Golden:
             f"Golden for model {model!r} is missing: {json_path.parent}. Fix: record it in the "
             f"source environment (tox -e tf213), review it and commit it."
         )
-    meta = read_json(
-        json_path,
-        what="Golden",
-        fix=f"restore it from git or regenerate it: {REGEN_HINT.format(model=model)}.",
-        error=GoldenError,
-    )
-    if not isinstance(meta, dict) or meta.get("schema") != GOLDEN_SCHEMA:
+    fix = f"restore it from git or regenerate it: {REGEN_HINT.format(model=model)}."
+    meta = read_json(json_path, what="Golden", fix=fix, error=GoldenError)
+    if not isinstance(meta, dict):
         raise GoldenTaintedError(
-            f"Golden {json_path} has schema {schema_of(meta)!r}, this harness writes "
-            f"{GOLDEN_SCHEMA}: tainted, regenerate it with {REGEN_HINT.format(model=model)}."
+            f"Golden {json_path} is a JSON {json_type(meta)}, not an object of schema "
+            f"{GOLDEN_SCHEMA}: tainted. Fix: regenerate it with {REGEN_HINT.format(model=model)}."
         )
+    if meta.get("schema") != GOLDEN_SCHEMA:
+        raise GoldenTaintedError(
+            f"Golden {json_path} has schema {meta.get('schema')!r}, this harness writes "
+            f"{GOLDEN_SCHEMA}: tainted. Fix: regenerate it with {REGEN_HINT.format(model=model)}."
+        )
+    problem = _meta_problem(meta)
+    if problem:
+        raise GoldenError(f"Golden {json_path}: {problem}. Fix: {fix}")
+    handle = open_regular(npz_path, what="Golden arrays", fix=fix, error=GoldenError)
     try:
-        with open(npz_path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
-            arrays = {key: np.array(data[key]) for key in data.files}
+        with handle:
+            loaded = np.load(handle, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise ValueError("a single .npy array, not an .npz archive")
+            with loaded as data:
+                arrays = {key: data[key] for key in data.files}
+            for key, value in arrays.items():
+                if not isinstance(value, np.ndarray):  # numpy returns such a member's bytes
+                    raise ValueError(f"member {key!r} is not a .npy array")
     except Exception as exc:  # zipfile/ValueError/OSError: a corrupt archive
         raise GoldenError(
-            f"Golden arrays {npz_path} cannot be read: {type(exc).__name__}: {exc}. Fix: "
-            f"restore it from git or regenerate it: {REGEN_HINT.format(model=model)}."
+            f"Golden arrays {npz_path} cannot be read: {type(exc).__name__}: {describe(exc)}. "
+            f"Fix: {fix}"
         ) from None
 
     def take(prefix: str, count: int) -> list[Any]:
+        if count > len(arrays):
+            raise GoldenError(
+                f"Golden arrays {npz_path} hold {len(arrays)} arrays, fewer than the {count} "
+                f"{prefix!r} arrays that {json_path.name} counts. Fix: regenerate it: "
+                f"{REGEN_HINT.format(model=model)}."
+            )
         keys = [f"{prefix}{i}" for i in range(count)]
         missing = [key for key in keys if key not in arrays]
         if missing:
@@ -120,6 +138,47 @@ def read_golden(golden_dir: Path, model: str, stem: str = "golden") -> Golden:
         take("p", counts["predict"]),
         take("s", counts["slots"]),
     )
+
+
+#: golden.json's fields and the JSON types that reading and checking a golden needs
+_META_TYPES: dict[str, tuple[type, str]] = {
+    "source_sha256": (str, "string"),
+    "batch_size": (int, "integer"),
+    "evaluate": (dict, "object"),
+    "compile": (dict, "object"),
+    "optimizer": (dict, "object"),
+    "provenance": (dict, "object"),
+}
+_ARRAY_COUNTS = ("x", "y", "predict", "slots")
+
+
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    """What in a golden.json is missing or of the wrong type, or None."""
+    counts = meta.get("arrays")
+    if not isinstance(counts, dict):
+        return f'"arrays" is {_json_kind(counts)}, expected an object of array counts'
+    for key in _ARRAY_COUNTS:
+        value = counts.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f'"arrays"."{key}" is {value!r}, expected a count (an integer >= 0)'
+    for key, (kind, name) in _META_TYPES.items():
+        value = meta.get(key)
+        if key in meta and (isinstance(value, bool) or not isinstance(value, kind)):
+            return f'"{key}" is {_json_kind(value)}, expected {name}'
+    for name, value in meta.get("evaluate", {}).items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f'"evaluate"."{name}" is {_json_kind(value)}, expected a number'
+    metrics = meta.get("compile", {}).get("metrics", [])
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        return '"compile"."metrics" must be an array of metric names'
+    iterations = meta.get("optimizer", {}).get("iterations")
+    if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int)):
+        return f'"optimizer"."iterations" is {_json_kind(iterations)}, expected an integer or null'
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    return "missing or null" if value is None else f"a JSON {json_type(value)}"
 
 
 def write_golden(golden_dir: Path, golden: Golden, stem: str = "golden") -> None:

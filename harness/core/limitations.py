@@ -112,7 +112,13 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
     )
     entries: list[Limitation] = []
     seen: set[str] = set()
-    for index, raw in enumerate(data.get("limitation", [])):
+    raws = data.get("limitation", [])
+    if not isinstance(raws, list):
+        raise LimitationsError(
+            f"limitation in {path} must be an array of tables ([[limitation]]). Received: "
+            f"{raws!r}. Fix: write each entry under its own [[limitation]] header."
+        )
+    for index, raw in enumerate(raws):
         entries.append(_parse(path, index, raw))
         if entries[-1].id in seen:
             raise LimitationsError(
@@ -122,8 +128,13 @@ def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
     return Catalogue(path, entries)
 
 
-def _parse(path: Path, index: int, raw: dict[str, Any]) -> Limitation:
+def _parse(path: Path, index: int, raw: Any) -> Limitation:
     where = f"[[limitation]] #{index + 1} in {path}"
+    if not isinstance(raw, dict):
+        raise LimitationsError(
+            f"{where} must be a table. Received: {raw!r}. Fix: write each entry under its own "
+            f"[[limitation]] header."
+        )
     for key in ("id", "title", "workaround", "source"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise LimitationsError(
@@ -142,7 +153,7 @@ def _parse(path: Path, index: int, raw: dict[str, Any]) -> Limitation:
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise LimitationsError(
                 f"{where} ({raw['id']}): applies_to.{scope} must be a list of strings. "
-                f"Received: {patterns!r}."
+                f'Received: {patterns!r}. Fix: e.g. {scope} = ["*"], or leave it out.'
             )
         selectors = [p for p in patterns if p.startswith("@")]
         if selectors and (scope != "environments" or set(selectors) - {"@keras2", "@keras3"}):
@@ -159,12 +170,14 @@ def _parse(path: Path, index: int, raw: dict[str, Any]) -> Limitation:
     ):
         raise LimitationsError(
             f"{where} ({raw['id']}) needs an evidence table with outcome, exception and/or "
-            f"message. Received: {evidence!r}."
+            f"message. Received: {evidence!r}. Fix: add [limitation.evidence] with e.g. "
+            f'exception = "TypeError" and message = "...".'
         )
     strict = raw.get("strict", True)
     if not isinstance(strict, bool):
         raise LimitationsError(
-            f"{where} ({raw['id']}): strict must be true or false. Received: {strict!r}."
+            f"{where} ({raw['id']}): strict must be true or false. Received: {strict!r}. "
+            f"Fix: write strict = false, or leave it out (strict)."
         )
     return Limitation(
         raw["id"],

@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.core.atomic import write_json
 from harness.core.errors import ResultsError
-from harness.core.files import check_schema, read_json
+from harness.core.files import check_schema, json_type, read_json
 
 RESULTS_SCHEMA = 1
 CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state")
@@ -95,7 +95,12 @@ class Cell:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], *, source: Path) -> Cell:
+    def from_json(cls, data: Any, *, source: Path) -> Cell:
+        if not isinstance(data, dict):
+            raise ResultsError(
+                f"Malformed cell in {source}: a JSON {json_type(data)}, expected an object. "
+                f"Fix: regenerate the results file by rerunning its environment."
+            )
         try:
             cell = cls(**data)
         except TypeError as exc:
@@ -103,12 +108,54 @@ class Cell:
                 f"Malformed cell in {source}: {exc}. Received keys: {sorted(data)}. "
                 f"Fix: regenerate the results file by rerunning its environment."
             ) from None
-        if not STATUS_RE.match(cell.status):
+        problem = _type_problem(data)
+        if problem:
+            raise ResultsError(
+                f"Malformed cell in {source}: {problem}. Fix: regenerate the results file by "
+                f"rerunning its environment."
+            )
+        if not STATUS_RE.fullmatch(cell.status):
             raise ResultsError(
                 f"Unknown cell status {cell.status!r} in {source}. Fix: use pass, mismatch, "
                 f"error:<Type>, limitation:<id>, skipped:<reason> or not-produced:<step>."
             )
         return cell
+
+
+#: what the renderings take from a cell, and the JSON types they need
+_TEXT_FIELDS = ("model", "env", "device", "route", "spec", "check", "status", "detail")
+_NUMBER_KEYS = ("max_abs_diff", "max_ulp", "mismatches", "total")
+_PROVENANCE_OBJECTS = ("versions", "hardware")
+
+
+def numbers_problem(numbers: dict[str, Any]) -> str | None:
+    """What in a cell's ``numbers`` the renderings cannot format, or None."""
+    for key in _NUMBER_KEYS:
+        value = numbers.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"numbers.{key} is a JSON {json_type(value)}, expected a number"
+    return None
+
+
+def _type_problem(data: dict[str, Any]) -> str | None:
+    """What in a cell's JSON is of the wrong type for the renderings, or None."""
+    for name in (*_TEXT_FIELDS, "fingerprint"):
+        if name in data and not isinstance(data[name], str):
+            return f"{name} is a JSON {json_type(data[name])}, expected a string"
+    for name in ("numbers", "provenance"):
+        if name in data and not isinstance(data[name], dict):
+            return f"{name} is a JSON {json_type(data[name])}, expected an object"
+    problem = numbers_problem(data.get("numbers", {}))
+    if problem:
+        return problem
+    provenance = data.get("provenance", {})
+    for key in _PROVENANCE_OBJECTS:
+        if key in provenance and not isinstance(provenance[key], dict):
+            return f"provenance.{key} is a JSON {json_type(provenance[key])}, expected an object"
+    lineage = provenance.get("lineage", [])
+    if not isinstance(lineage, list) or not all(isinstance(hop, dict) for hop in lineage):
+        return "provenance.lineage must be an array of objects"
+    return None
 
 
 def write_results(
@@ -134,7 +181,13 @@ def read_results(path: Path) -> list[Cell]:
         fix=fix,
         error=ResultsError,
     )
-    return [Cell.from_json(raw, source=path) for raw in data.get("cells", [])]
+    cells = data.get("cells", [])
+    if not isinstance(cells, list):
+        raise ResultsError(
+            f'Results file {path}: "cells" is a JSON {json_type(cells)}, expected an array of '
+            f"cells. Fix: {fix}"
+        )
+    return [Cell.from_json(raw, source=path) for raw in cells]
 
 
 def merge_into(

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import ResultsError
-from harness.core.files import read_json, schema_of
-from harness.core.results import Cell, CellKey, read_results
+from harness.core.files import json_type, read_json, schema_of
+from harness.core.results import STATUS_RE, Cell, CellKey, numbers_problem, read_results
 
 BASELINE_SCHEMA = 1
 UPDATE_COMMAND = "tox -e matrix -- --update-baseline"
@@ -157,12 +157,42 @@ def read_baseline(path: Path) -> Baseline:
         missing=f"review the matrix, then create it with {UPDATE_COMMAND}.",
         error=ResultsError,
     )
+    fix = f"restore it from git or recreate it with {UPDATE_COMMAND}."
+    if not isinstance(data, dict):
+        raise ResultsError(
+            f"Baseline {path} is a JSON {json_type(data)}, expected an object of schema "
+            f"{BASELINE_SCHEMA}. Fix: {fix}"
+        )
     if schema_of(data) != BASELINE_SCHEMA or not isinstance(data.get("cells"), dict):
         raise ResultsError(
             f"Baseline {path} has schema {schema_of(data)!r}, expected {BASELINE_SCHEMA}. "
             f"Fix: recreate it with {UPDATE_COMMAND}."
         )
-    return {CellKey.parse(text, source=path): value for text, value in data["cells"].items()}
+    baseline: Baseline = {}
+    for text, value in data["cells"].items():
+        key = CellKey.parse(text, source=path)
+        problem = _baseline_cell_problem(value)
+        if problem:
+            raise ResultsError(f"Baseline {path}: cell {text!r} {problem}. Fix: {fix}")
+        baseline[key] = value
+    return baseline
+
+
+def _baseline_cell_problem(value: Any) -> str | None:
+    """What is wrong with one baseline cell (``{"status": ..., "numbers": {...}}``), or None."""
+    if not isinstance(value, dict):
+        return f"is a JSON {json_type(value)}, expected an object"
+    status = value.get("status")
+    if not isinstance(status, str) or not STATUS_RE.fullmatch(status):
+        return (
+            f"has status {status!r}, expected pass, mismatch, error:<Type>, limitation:<id> "
+            f"or skipped:<reason>"
+        )
+    numbers = value.get("numbers", {})
+    if not isinstance(numbers, dict):
+        return f"has numbers of type {json_type(numbers)}, expected an object"
+    problem = numbers_problem(numbers)
+    return f"has {problem}" if problem else None
 
 
 def gate(cells: list[Cell], baseline: Baseline | dict[str, dict[str, Any]]) -> GateReport:

@@ -11,7 +11,9 @@ Its docstring says what it exercises. The source model is committed beside its g
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +25,7 @@ from harness.core.registry import Registry, file_reference
 from harness.core.specs import Spec
 
 SOURCE = Spec.parse("2.13.keras")
+SOURCE_ENV_COMMAND = f"tox -e tf{SOURCE.version.replace('.', '')}"
 MODEL_FILE = "model.2.13.keras"
 EVAL_SEED = 1
 
@@ -36,7 +39,13 @@ def discover(cases_dir: Path) -> dict[str, Path]:
 def load_case(path: Path) -> ModuleType:
     from harness.keras.formats import import_file
 
-    module = import_file(path)  # the same module object custom_objects references resolve to
+    try:
+        module = import_file(path)  # the same module object custom_objects references resolve to
+    except ImportError as exc:
+        raise HarnessError(
+            f"Case {path} cannot be imported: {type(exc).__name__}: {exc}. Fix: run it in the "
+            f"source environment ({SOURCE_ENV_COMMAND}), which installs what the cases import."
+        ) from None
     for name in ("build", "make_data"):
         if not callable(getattr(module, name, None)):
             raise HarnessError(
@@ -132,6 +141,12 @@ def prepare(config_path: Path, golden_dir: Path, registry_path: Path) -> list[st
     from harness.keras import runtime
 
     cases_dir = load_config(config_path).path.parent / "cases"
+    if importlib.util.find_spec("tensorflow") is None:
+        raise HarnessError(
+            f"TensorFlow is not installed in {sys.prefix}, and `keras-harness cases` needs it: "
+            f"it builds and imports the embedded cases in {cases_dir}. Fix: run it in the source "
+            f"environment: {SOURCE_ENV_COMMAND}."
+        )
     missing = [
         name for name in discover(cases_dir) if not (golden_dir / name / MODEL_FILE).exists()
     ]
