@@ -68,12 +68,7 @@ def golden_inputs(verifier: Session, model_id: str, model: Any) -> tuple[list[An
                 f"Inputs file {path} of model {model_id!r} cannot be read: "
                 f"{type(exc).__name__}: {exc}. Fix: write it with numpy.savez(x=..., y=...)."
             ) from None
-        xs = [
-            arrays[k] for k in sorted(arrays) if k == "x" or (k.startswith("x") and k[1:].isdigit())
-        ]
-        ys = [
-            arrays[k] for k in sorted(arrays) if k == "y" or (k.startswith("y") and k[1:].isdigit())
-        ]
+        xs, ys = _numbered(arrays, "x"), _numbered(arrays, "y")
         if not xs:
             raise GoldenError(
                 f"Inputs file {path} of model {model_id!r} has no 'x' array. Received keys: "
@@ -90,6 +85,14 @@ def golden_inputs(verifier: Session, model_id: str, model: Any) -> tuple[list[An
         dtype = np.dtype(getattr(tensor.dtype, "name", tensor.dtype))
         xs.append(rng.normal(size=(SYNTH_ROWS, *shape)).astype(dtype))
     return xs, _targets_from_predictions(model, xs)
+
+
+def _numbered(arrays: dict[str, Any], prefix: str) -> list[Any]:
+    """``x`` alone, or ``x0``, ``x1``, ... in numeric order (``x10`` after ``x9``)."""
+    if prefix in arrays:
+        return [arrays[prefix]]
+    keys = [k for k in arrays if k.startswith(prefix) and k[1:].isdigit()]
+    return [arrays[k] for k in sorted(keys, key=lambda k: int(k[1:]))]
 
 
 def _check_shapes(path: Path, model_id: str, model: Any, xs: list[Any]) -> None:
