@@ -335,12 +335,14 @@ def test_a_missing_converted_file_is_an_error_unless_a_step_writes_it(tmp_path: 
         f"{registry}:3: error: model 'm': its 2.14.h5 file {models / '2.14.h5/m.h5'} does not "
         'exist, and no step of harness.toml writes 2.14.h5 for it (got "models/2.14.h5/m.h5"). '
         "Fix: correct the path, restore the file, or remove '2.14.h5' from its paths.",
-        f"{registry}:3: note: model 'm': its 2.15.h5 file {models / '2.15.h5/m.h5'} does not "
-        "exist yet; step 2.13.h5->2.15.h5@tf215 of harness.toml writes it when tox -e tf215 "
-        "runs.",
-        f"{registry}:11: note: model 'saved_model_export': its 2.13.savedmodel file "
-        f"{models / '2.13.savedmodel/s'} does not exist yet; step "
-        "2.13.keras->2.13.savedmodel@tf213 of harness.toml writes it when tox -e tf213 runs.",
+        f"{registry}:3: note: model 'm': its registered 2.15.h5 file "
+        f"{models / '2.15.h5/m.h5'} does not exist, so only the harness's own 2.15.h5 (step "
+        "2.13.h5->2.15.h5@tf215 of harness.toml, under the build folder) is verified; restore "
+        "the file to have yours verified too.",
+        f"{registry}:11: note: model 'saved_model_export': its registered 2.13.savedmodel file "
+        f"{models / '2.13.savedmodel/s'} does not exist, so only the harness's own "
+        "2.13.savedmodel (step 2.13.keras->2.13.savedmodel@tf213 of harness.toml, under the "
+        "build folder) is verified; restore the file to have yours verified too.",
     ]
 
 

@@ -281,8 +281,9 @@ class _ModelCheck:
         return True
 
     def check_converted(self, spec: Spec) -> None:
-        """A registered form other than the source: a missing file is fine when a step writes
-        it for this model (a note), an error otherwise."""
+        """A registered form other than the source (verified as given, read-only): a missing
+        file is left out, a note when a step writes the harness's own file of that spec, an
+        error otherwise."""
         path = self.resolve(spec)
         if path is None:
             return
@@ -292,8 +293,9 @@ class _ModelCheck:
         step = self.writer(spec)
         if step is not None:
             self.note(
-                f"its {spec} file {path} does not exist yet; step {step.name} of "
-                f"{self.config_name} writes it when tox -e {step.env} runs."
+                f"its registered {spec} file {path} does not exist, so only the harness's own "
+                f"{spec} (step {step.name} of {self.config_name}, under the build folder) is "
+                f"verified; restore the file to have yours verified too."
             )
             return
         self.error(
