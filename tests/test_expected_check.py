@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from harness.core.compare import Tolerance
+from harness.core.config import load_config
 from harness.core.errors import ExpectedError
 from harness.core.expected import Statement, attach, read_expected
 from harness.core.limitations import Observation
 from harness.core.registry import Registry
 from harness.core.stated import judge, name_differences, verdict
+from harness.verify.session import items_of
 from tests.test_expected import npz, small_golden
 
 ROOT = Path(__file__).parent.parent
@@ -138,6 +140,17 @@ def test_a_declared_expected_tolerance_replaces_the_cross_hardware_one(tmp_path:
     assert verdict(registry, "m", golden, CROSS, regenerate="r")[1] == (
         f"predict bitwise (stated in {stated}; the model's expected tolerance exact)"
     )
+
+
+def test_an_expected_file_adds_one_cell_in_the_source_environment_only(tmp_path: Path) -> None:
+    config = load_config(ROOT / "harness.toml")
+    registry = registry_with(tmp_path, {"expected": "expected/m.json"})
+    checks = [(i.route, i.check) for i in items_of(config, registry, "tf213")]
+    assert checks[:3] == [("source", "golden"), ("source", "replay"), ("source", "expected")]
+    assert checks.count(("source", "expected")) == 1
+    assert not any(i.check == "expected" for i in items_of(config, registry, "tf216"))
+    plain = registry_with(tmp_path / "plain", {})
+    assert not any(i.check == "expected" for i in items_of(config, plain, "tf213"))
 
 
 def test_an_unusable_expected_file_fails_the_golden_before_any_load(tmp_path: Path) -> None:

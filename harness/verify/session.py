@@ -59,8 +59,9 @@ class Verdict:
 def items_of(
     config: Config, registry: Registry, env: str, models: list[str] | None = None
 ) -> list[Item]:
-    """The items of environment ``env``: in a model's source environment its golden and replay,
-    then every check of every route the environment verifies that reaches the model."""
+    """The items of environment ``env``: in a model's source environment its golden and replay
+    (and ``expected`` when it names an expected file), then every check of every route the
+    environment verifies that reaches the model."""
     version = config.environment(env).version
     items: list[Item] = []
     for model_id, entry in sorted(registry.models.items()):
@@ -69,6 +70,8 @@ def items_of(
         if entry.source.version == version:
             items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "golden"))
             items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "replay"))
+            if entry.expected is not None:
+                items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "expected"))
         for route in config.routes_for(env):
             if config.lineage(route.spec, entry.source, model_id) is None:
                 continue
