@@ -14,9 +14,10 @@ from harness.core.compare import Tolerance
 from harness.core.config import load_config
 from harness.core.errors import ExpectedError
 from harness.core.expected import Statement, attach, read_expected
-from harness.core.limitations import Observation
+from harness.core.limitations import Observation, load_catalogue
 from harness.core.registry import Registry
 from harness.core.stated import judge, name_differences, verdict
+from harness.verify.classify import classify
 from harness.verify.session import items_of
 from tests.test_expected import npz, small_golden
 
@@ -177,3 +178,28 @@ def test_an_unusable_expected_file_fails_the_golden_before_any_load(tmp_path: Pa
         "it."
     )
     assert not (tmp_path / "golden").exists()
+
+
+def test_the_rename_is_a_limitation_in_keras_2_and_fails_elsewhere() -> None:
+    config = load_config(ROOT / "harness.toml")
+    catalogue = load_catalogue(ROOT / "limitations.toml")
+    renamed = Observation(
+        "expected-metric-renamed",
+        "",
+        "metric names re-prefixed by the source load: 'out_mae' stated, 'out_out_mae' produced",
+    )
+    other = Observation("expected-metric-renamed", "", "metric names differ: 'mae' stated, ...")
+
+    def status(env: str, observation: Observation) -> str:
+        keras = config.environments[env].keras
+        applicable = catalogue.applicable(
+            env=env, route="source", model="m", check="expected", keras=keras
+        )
+        return classify("i", observation, "", applicable, catalogue.path).status
+
+    assert status("tf213", renamed) == "limitation:source-load-renames-output-metrics"
+    assert status("tf216-legacy", renamed) == "limitation:source-load-renames-output-metrics"
+    assert status("tf216", renamed) == "mismatch"
+    assert status("tf213", other) == "mismatch"
+    mismatch = Observation("expected-mismatch", "", renamed.message)
+    assert status("tf213", mismatch) == "mismatch"
