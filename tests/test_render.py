@@ -150,3 +150,26 @@ def test_a_predict_cell_reports_its_distance() -> None:
     close = Cell("m", "tf216", "cpu", "chain", "2.16.keras", "predict", "pass")
     close.numbers = {"mismatches": 86, "max_ulp": 4, "max_abs_diff": 1.1920928955078125e-07}
     assert cell_text(close) == "✅ ≤4 ULP, max abs 1.2e-07"
+
+
+def test_expected_cells_have_their_own_table_and_follow_the_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    source = {"route": "source", "spec": "2.13.keras"}
+    replay = Cell("m", "tf213", "cpu", check="replay", status="pass", **source)
+    stated = Cell(
+        "m",
+        "tf213",
+        "cpu",
+        check="expected",
+        status="limitation:source-load-renames-output-metrics",
+        **source,
+    )
+    markdown = render.render_markdown([replay, stated])
+    drift = markdown.split("## Hardware drift", 1)[1].split("## Stated values", 1)
+    assert drift[0].count("| m | cpu |") == 1 and "| m | cpu | ✅ bitwise |" in drift[0]
+    assert drift[1].count("| m | cpu |") == 1
+    assert "| m | cpu | 📘 `source-load-renames-output-metrics` |" in drift[1]
+    path = tmp_path / "matrix.json"
+    render.write_json_matrix(path, [replay, stated], limitations={})
+    jsonschema.validate(json.loads(path.read_text()), render.schema())

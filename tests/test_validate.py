@@ -215,7 +215,8 @@ def test_unknown_keys_name_the_nearest_known_key(tmp_path: Path) -> None:
         "'allow_outside_root'?",
         f"{registry}:7: error: model 'm': unknown key 'trustd'. Fix: did you mean 'trusted'?",
         f"{registry}:8: error: model 'm': unknown key 'owner'. Fix: remove it or use one of "
-        "'paths', 'source', 'custom_objects', 'inputs', 'tolerances', 'trusted', 'case'.",
+        "'paths', 'source', 'custom_objects', 'inputs', 'expected', 'tolerances', 'trusted', "
+        "'case'.",
     ]
     assert Registry.load(registry).get("m").trusted is False  # the typo trusts nothing
 

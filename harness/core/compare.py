@@ -37,6 +37,17 @@ class Tolerance:
     def exact(self) -> bool:
         return self.max_abs == 0.0 and self.max_ulp == 0
 
+    def describe(self) -> str:
+        """``exact``, ``max abs 1e-05``, ``4 ULP`` or ``max abs 1e-05 or 128 ULP``."""
+        if self.exact:
+            return "exact"
+        parts = []
+        if self.max_abs:
+            parts.append(f"max abs {self.max_abs:g}")
+        if self.max_ulp:
+            parts.append(f"{self.max_ulp} ULP")
+        return " or ".join(parts)
+
 
 @dataclass
 class Comparison:

@@ -59,3 +59,7 @@ class ResourceLimitError(UnsafeModelError):
 
 class ModelFileError(HarnessError):
     """A model file is missing, empty, truncated or not of the format its name says."""
+
+
+class ExpectedError(HarnessError):
+    """A model's ``expected`` file (the values the user stated) cannot be used."""

@@ -4,6 +4,10 @@ A golden is two files under ``<golden dir>/<model>/``: ``golden.json`` (schema v
 provenance, compile config, evaluate results by metric name, optimizer summary) and
 ``golden.npz`` (inputs, targets, predict outputs, optimizer slot variables). Both are written
 atomically under a lock. A golden with another schema version is tainted and must be regenerated.
+
+Optional parts that older goldens lack, without a schema change: ``expected`` in
+``golden.json`` and the arrays ``e0``, ``e1``, ... (counted as ``arrays.expected``), the values
+the user stated in the model's ``expected`` file (see :mod:`harness.core.expected`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class Golden:
     y: list[Any]
     predict: list[Any]
     slots: list[Any] = field(default_factory=list)
+    #: the predictions the user stated (``expected`` file), none in most goldens
+    stated: list[Any] = field(default_factory=list)
 
     @property
     def evaluate(self) -> dict[str, float]:
@@ -137,6 +143,7 @@ def read_golden(golden_dir: Path, model: str, stem: str = "golden") -> Golden:
         take("y", counts["y"]),
         take("p", counts["predict"]),
         take("s", counts["slots"]),
+        take("e", counts.get("expected", 0)),
     )
 
 
@@ -191,6 +198,7 @@ def write_golden(golden_dir: Path, golden: Golden, stem: str = "golden") -> None
         ("y", golden.y),
         ("p", golden.predict),
         ("s", golden.slots),
+        ("e", golden.stated),
     ):
         for index, value in enumerate(values):
             arrays[f"{prefix}{index}"] = np.asarray(value)
@@ -199,6 +207,7 @@ def write_golden(golden_dir: Path, golden: Golden, stem: str = "golden") -> None
         "y": len(golden.y),
         "predict": len(golden.predict),
         "slots": len(golden.slots),
+        **({"expected": len(golden.stated)} if golden.stated else {}),
     }
     golden.meta["schema"] = GOLDEN_SCHEMA
     with lock_for(json_path):

@@ -19,6 +19,7 @@ from harness.core.registry import ModelEntry, Registry, parse_entry, read_data
 from harness.core.registry_schema import entry_issues, shown, top_issues
 from harness.core.safety import check_safe
 from harness.core.specs import Spec
+from harness.core.stated import problems as expected_problems
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,8 @@ class _ModelCheck:
             return
         if entry.inputs:
             self.check_inputs(entry.inputs)
+        for problem in expected_problems(self.registry, entry.id, goldens=goldens):
+            self.error(problem, "expected")
         self.check_route()
         for spec in sorted(set(entry.paths) - {source} - unknown):
             self.check_converted(Spec.parse(spec))

@@ -8,6 +8,8 @@ a model's entry:
 - ``custom_objects``: ``{name: "module:attr"}`` or ``{name: "path/to/file.py:attr"}`` (a file
   path relative to the registry's folder) passed to ``load_model``;
 - ``inputs``: an ``.npz`` with ``x`` (or ``x0``, ``x1``, ...) and optionally ``y``;
+- ``expected``: an ``.npz`` or ``.json`` of values kept from training (predictions on the
+  inputs, ``evaluate`` results by metric name), see :mod:`harness.core.expected`;
 - ``tolerances``: ``{check: {"max_ulp": N, "max_abs": X, "reason": "..."}}``;
 - ``trusted``: ``true`` lets the model's file execute code (Lambda layers, custom modules);
 - ``case``: the embedded case that built it.
@@ -75,6 +77,11 @@ class ModelEntry:
     @property
     def inputs(self) -> str | None:
         value = self.extra.get("inputs")
+        return value if isinstance(value, str) else None
+
+    @property
+    def expected(self) -> str | None:
+        value = self.extra.get("expected")
         return value if isinstance(value, str) else None
 
     @property

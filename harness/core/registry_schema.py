@@ -15,11 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 #: the keys of a model's entry
-ENTRY_KEYS = ("paths", "source", "custom_objects", "inputs", "tolerances", "trusted", "case")
+ENTRY_KEYS = (
+    "paths",
+    "source",
+    "custom_objects",
+    "inputs",
+    "expected",
+    "tolerances",
+    "trusted",
+    "case",
+)
 #: the keys at the top level
 TOP_KEYS = ("models", "root", "golden_dir", "allow_outside_root")
 #: the checks a tolerance can be declared for; predict and evaluate also per device kind
-CHECKS = ("predict", "evaluate", "replay")
+CHECKS = ("predict", "evaluate", "replay", "expected")
 DEVICE_CHECKS = tuple(
     f"{check}@{kind}" for check in ("predict", "evaluate") for kind in ("cpu", "gpu")
 )
@@ -153,7 +162,11 @@ def entry_issues(model: str, entry: dict[str, Any]) -> list[Issue]:
                 ("trusted",),
             )
         )
-    for key, example in (("inputs", "inputs/model.npz"), ("case", "dense_regression")):
+    for key, example in (
+        ("inputs", "inputs/model.npz"),
+        ("expected", "expected/model.json"),
+        ("case", "dense_regression"),
+    ):
         if key in entry and not isinstance(entry[key], str):
             issues.append(
                 Issue(

@@ -14,8 +14,9 @@ from harness.core.files import check_schema, json_type, read_json
 RESULTS_SCHEMA = 1
 CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state")
 #: the checks of the source environment on each runner: ``replay`` is the hardware drift (the
-#: committed golden vs the source model replayed on this runner's hardware)
-SOURCE_CHECKS = ("replay",)
+#: committed golden vs the source model replayed on this runner's hardware); ``expected``, for a
+#: model with an ``expected`` file, the values the user stated vs what the source load produced
+SOURCE_CHECKS = ("replay", "expected")
 STATUS_RE = re.compile(
     r"^(pass|mismatch|error:[A-Za-z0-9_.]+|limitation:[a-z0-9_.-]+|skipped:.+|not-produced:.+)$"
 )

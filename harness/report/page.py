@@ -26,7 +26,7 @@ TEMPLATE = "templates/matrix.html"
 def cell_label(cell: Cell) -> str:
     """Plain text for a table cell (no emoji: fonts without them show boxes)."""
     if cell.kind == "pass":
-        if cell.check in ("predict", "evaluate", "replay"):
+        if cell.check in ("predict", "evaluate", "replay", "expected"):
             if cell.numbers.get("mismatches", 0) == 0:
                 return "bitwise"
             return f"≤{cell.numbers.get('max_ulp', 0)} ULP"

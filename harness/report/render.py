@@ -35,7 +35,7 @@ _ICONS = {
 def cell_text(cell: Cell) -> str:
     icon = _ICONS[cell.kind]
     if cell.kind == "pass":
-        if cell.check in ("predict", "evaluate", "replay"):
+        if cell.check in ("predict", "evaluate", "replay", "expected"):
             ulp = cell.numbers.get("max_ulp", 0)
             if cell.numbers.get("mismatches", 0) == 0:
                 return f"{icon} bitwise"
@@ -108,20 +108,21 @@ def render_markdown(
         ]
         lines += [f"| {fp} | {summary} |" for fp, summary in sorted(runners.items())]
         lines.append("")
-    replays = [c for c in cells if c.check in SOURCE_CHECKS]
-    if replays:
-        lines += [
-            "## Hardware drift",
-            "",
-            "The committed golden vs the source model replayed in the source environment on each "
-            "runner (`replay`), judged under the cross-hardware tolerance: hardware, not upgrade.",
-            "",
-            "| model | runner | replay |",
-            "|---|---|---|",
-        ]
-        for c in sorted(replays, key=lambda c: (c.model, c.fingerprint)):
-            lines.append(f"| {c.model} | {c.fingerprint or c.device} | {cell_text(c)} |")
-        lines.append("")
+    lines += _source_table(
+        cells,
+        "replay",
+        "Hardware drift",
+        "The committed golden vs the source model replayed in the source environment on each "
+        "runner (`replay`), judged under the cross-hardware tolerance: hardware, not upgrade.",
+    )
+    lines += _source_table(
+        cells,
+        "expected",
+        "Stated values",
+        "The values a model's `expected` file states (kept from training) vs what the source "
+        "environment's load produced (`expected`), under the cross-hardware tolerance unless "
+        "the model declares one.",
+    )
     several = len({c.fingerprint for c in cells}) > 1
     for model in models:
         lines += [f"## {model}", "", "| environment | route (spec) | " + " | ".join(CHECKS) + " |"]
@@ -177,6 +178,16 @@ def render_markdown(
             lines.append(f"- `{limitation_id}`: {titles.get(limitation_id, '')}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _source_table(cells: list[Cell], check: str, title: str, intro: str) -> list[str]:
+    """A table of the source environment's ``check`` cells, per model and runner."""
+    found = sorted((c for c in cells if c.check == check), key=lambda c: (c.model, c.fingerprint))
+    if not found:
+        return []
+    lines = [f"## {title}", "", intro, "", f"| model | runner | {check} |", "|---|---|---|"]
+    lines += [f"| {c.model} | {c.fingerprint or c.device} | {cell_text(c)} |" for c in found]
+    return [*lines, ""]
 
 
 def runner_summaries(cells: list[Cell]) -> dict[str, str]:

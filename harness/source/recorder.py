@@ -2,7 +2,9 @@
 
 - a missing golden is written and its test FAILS (review it, commit it, rerun);
 - ``--golden-regen`` rewrites goldens and still fails; ``--golden-regen-all`` rewrites and passes;
-- a golden whose source file changed since it was recorded fails with the fix.
+- a golden whose source file changed since it was recorded fails with the fix;
+- a model's ``expected`` file (the values the user stated) is recorded in its golden beside what
+  the source load produced (:mod:`harness.core.expected`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Protocol
 
 from harness.core.config import Config, Environment
 from harness.core.errors import GoldenError, HarnessError
+from harness.core.expected import attach
 from harness.core.golden import (
     GOLDEN_SCHEMA,
     Golden,
@@ -25,6 +28,7 @@ from harness.core.golden import (
 from harness.core.hardware import Fingerprint
 from harness.core.registry import Registry
 from harness.core.specs import Spec
+from harness.core.stated import statement_for
 from harness.keras import formats
 from harness.source import cases
 
@@ -145,6 +149,7 @@ def check_golden(verifier: Session, model_id: str, mode: str | None) -> tuple[bo
                 f"--model {model_id}."
             )
         return True, "golden present and matches its source file"
+    stated = statement_for(verifier.registry, model_id)  # refused before any load if unusable
     model = verifier.open(model_id, entry.source)
     xs, ys = golden_inputs(verifier, model_id, model)
     golden = record_golden(
@@ -158,6 +163,9 @@ def check_golden(verifier: Session, model_id: str, mode: str | None) -> tuple[bo
         command=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         hardware=verifier.fingerprint.to_json(),
     )
+    if stated is not None:
+        statement, file, path = stated
+        attach(golden, statement, file=file, path=path)
     write_golden(golden_dir, golden)
     verifier.forget_golden(model_id)
     where = golden_dir / model_id

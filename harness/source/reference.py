@@ -131,14 +131,7 @@ def widen(declared: Tolerance, extra: Tolerance) -> Tolerance:
 
 
 def describe_tolerance(tolerance: Tolerance) -> str:
-    if tolerance.exact:
-        return "exact"
-    parts = []
-    if tolerance.max_abs:
-        parts.append(f"max abs {tolerance.max_abs:g}")
-    if tolerance.max_ulp:
-        parts.append(f"{tolerance.max_ulp} ULP")
-    return " or ".join(parts)
+    return tolerance.describe()
 
 
 def golden_fingerprint(golden: Golden) -> str:

@@ -15,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from harness.core import stated
 from harness.core.compare import Comparison, Tolerance, compare_outputs, compare_values
+from harness.core.config import Config
 from harness.core.errors import describe
 from harness.core.golden import Golden
 from harness.core.hardware import Fingerprint
 from harness.core.limitations import Observation
+from harness.core.registry import Registry
 from harness.source import reference
 
 #: a check's result: an observation (None when it passed), its detail and its numbers
@@ -44,6 +47,9 @@ class Loaded:
 
 class Services(Protocol):
     """What checks ask the session for (the :class:`~harness.verify.session.Verifier`)."""
+
+    registry: Registry
+    config: Config
 
     @property
     def fingerprint(self) -> Fingerprint: ...
@@ -295,5 +301,33 @@ class Replay:
         )
 
 
-_ALL: tuple[type[Check], ...] = (Load, Predict, Evaluate, Metrics, OptimizerState, Replay)
+class Expected:
+    """The values the user stated (the model's ``expected`` file, recorded in its golden) against
+    what the source environment's load produced (the golden), see :mod:`harness.core.stated`:
+    under the model's ``expected`` tolerance, else the cross-hardware one (training ran
+    elsewhere). No model is loaded: both are in the golden."""
+
+    name = "expected"
+    needs_model = False
+
+    def run(self, subject: Subject) -> Outcome:
+        services = subject.services
+        return stated.verdict(
+            services.registry,
+            subject.model,
+            subject.golden(),
+            services.config.cross_hardware,
+            regenerate=services.regenerate_hint(subject.model),
+        )
+
+
+_ALL: tuple[type[Check], ...] = (
+    Load,
+    Predict,
+    Evaluate,
+    Metrics,
+    OptimizerState,
+    Replay,
+    Expected,
+)
 CHECK_TYPES: dict[str, type[Check]] = {check.name: check for check in _ALL}

@@ -67,9 +67,10 @@ class Verdict:
 def items_of(
     config: Config, registry: Registry, env: str, models: list[str] | None = None
 ) -> list[Item]:
-    """The items of environment ``env``: in a model's source environment its golden and replay,
-    then every check of every route the environment verifies that reaches the model, and of the
-    user's own file of a route's spec where one is registered (``<route>+registered``)."""
+    """The items of environment ``env``: in a model's source environment its golden and replay
+    (and ``expected`` when it names an expected file), then every check of every route the
+    environment verifies that reaches the model, and of the user's own file of a route's spec
+    where one is registered (``<route>+registered``)."""
     version = config.environment(env).version
     items: list[Item] = []
     for model_id, entry in sorted(registry.models.items()):
@@ -78,6 +79,8 @@ def items_of(
         if entry.source.version == version:
             items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "golden"))
             items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "replay"))
+            if entry.expected is not None:
+                items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "expected"))
         registered = registered_specs(registry, model_id)
         for route in config.routes_for(env):
             if config.lineage(route.spec, entry.source, model_id) is not None:
