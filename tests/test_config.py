@@ -20,6 +20,7 @@ def test_the_projects_chain_is_the_recipe() -> None:
         "2.15.h5->2.16.keras@tf216",
         "2.13.h5->2.16-tfkeras.keras@tf216-legacy",
         "2.15.h5->2.17.keras@tf217",
+        "2.15.h5->2.17-repaired.keras@tf217",
     ]
     assert [step.recompile_metrics for step in config.steps] == [
         False,
@@ -28,7 +29,9 @@ def test_the_projects_chain_is_the_recipe() -> None:
         True,
         False,
         True,
+        True,
     ]
+    assert [step.repair for step in config.steps] == [False] * 6 + [True]
     export = config.steps[1]
     assert export.models == ("saved_model_export",)
     savedmodel = Spec.parse("2.13.savedmodel")

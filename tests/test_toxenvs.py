@@ -61,6 +61,7 @@ def test_one_line_adds_a_release(tmp_path: Path) -> None:
         "chain-h5",
         "chain",
         "chain-2.17",
+        "repaired",
         "savedmodel",
     )
     # until `tox -e pin` locks it, TF and Keras are installed pinned, the tools unpinned

@@ -29,6 +29,10 @@ class StepRecord:
     recompile_metrics: bool = False
     versions: dict[str, str] = field(default_factory=dict)
     session: str = ""
+    #: a repair step: rule id -> the layer paths it rewrote, and the layers whose weights were
+    #: checked (name -> arrays)
+    repair_rules: dict[str, list[str]] = field(default_factory=dict)
+    repair_layers: dict[str, int] = field(default_factory=dict)
 
 
 def recorded_sha256(record: StepRecord | None, path: Path) -> str | None:

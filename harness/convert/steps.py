@@ -25,13 +25,17 @@ from harness.core.faults import inject
 from harness.core.golden import read_golden, sha256_of
 from harness.core.locations import converted_path, model_path
 from harness.core.registry import Registry
+from harness.core.repairs import DEFAULT_REPAIRS, Rule, load_repairs
 from harness.keras import runtime
 from harness.keras.opening import open_model
 
 
-def run_step(step: Step, registry: Registry, model_id: str, build_dir: Path) -> StepRecord:
-    """Load ``step.source`` of one model, optionally recompile, save ``step.target`` under
-    ``build_dir`` (never over a file the user registered)."""
+def run_step(
+    step: Step, registry: Registry, model_id: str, build_dir: Path, rules: list[Rule] | None = None
+) -> StepRecord:
+    """Load ``step.source`` of one model (through the repair ``rules`` for a repair step),
+    optionally recompile, save ``step.target`` under ``build_dir`` (never over a file the user
+    registered)."""
     from harness.keras import formats
 
     record = StepRecord(
@@ -44,7 +48,14 @@ def run_step(step: Step, registry: Registry, model_id: str, build_dir: Path) -> 
     )
     try:
         source = model_path(registry, build_dir, model_id, step.source)
-        model = open_model(registry, model_id, step.source, source)
+        if step.repair:
+            from harness.keras.repairing import repair
+
+            repaired = repair(registry, model_id, step.source, source, rules or [])
+            model = repaired.model
+            record.repair_rules, record.repair_layers = repaired.applied, repaired.layers
+        else:
+            model = open_model(registry, model_id, step.source, source)
         record.input_sha256 = sha256_of(source)
         if step.recompile_metrics:
             golden = read_golden(registry.golden_dir, model_id)
@@ -74,7 +85,11 @@ def run_env_steps(
     environment = config.environment(env)
     runtime.check_environment(environment.version, env, environment.pins)
     records: list[StepRecord] = []
-    for step in config.steps_for(env):
+    steps = config.steps_for(env)
+    rules = (
+        load_repairs(config.path.parent / DEFAULT_REPAIRS) if any(s.repair for s in steps) else []
+    )
+    for step in steps:
         for model_id, entry in sorted(registry.models.items()):
             if models and model_id not in models:
                 continue
@@ -117,7 +132,7 @@ def run_env_steps(
                 )
             else:
                 mark(build_dir, model_id, step.name, str(step.target))
-                record = run_step(step, registry, model_id, build_dir)
+                record = run_step(step, registry, model_id, build_dir, rules)
             write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
             unmark(build_dir)
             records.append(record)

@@ -54,6 +54,7 @@ class Step:
     target: Spec
     recompile_metrics: bool = False
     models: tuple[str, ...] = ("*",)  # model id patterns the step converts
+    repair: bool = False  # load through the repair rules of repairs.toml (harness.core.repairs)
 
     @property
     def name(self) -> str:
@@ -70,6 +71,7 @@ class Route:
     name: str
     spec: Spec
     description: str = ""
+    keras: int | None = None  # verified by default only in environments of this Keras generation
 
 
 @dataclass
@@ -176,7 +178,13 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         where = f"[routes.{name}]"
         table = _entry_table(table, where, path, route_example)
         spec = _spec(_require(table, "spec", str, where, path), where, path)
-        routes[name] = Route(name, spec, str(table.get("description", "")))
+        keras = table.get("keras")
+        if keras not in (None, 2, 3):
+            raise ConfigError(
+                f"{where} in {path}: keras must be 2 or 3. Received: {keras!r}. Fix: keras = 3 "
+                f"for a route every Keras 3 environment verifies, or leave it out."
+            )
+        routes[name] = Route(name, spec, str(table.get("description", "")), keras)
 
     environments = {
         name: _environment(name, table, routes, path)
@@ -210,6 +218,12 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
                 f"{where} in {path}: recompile_metrics must be true or false. "
                 f"Received: {recompile!r}. Fix: write recompile_metrics = true, or leave it out."
             )
+        repair = table.get("repair", False)
+        if not isinstance(repair, bool):
+            raise ConfigError(
+                f"{where} in {path}: repair must be true or false. Received: {repair!r}. Fix: "
+                f"write repair = true, or leave it out."
+            )
         models = table.get("models", ["*"])
         if (
             not isinstance(models, list)
@@ -220,7 +234,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
                 f"{where} in {path}: models must be a non-empty list of model id patterns. "
                 f'Received: {models!r}. Fix: e.g. models = ["saved_model_*"], or leave it out.'
             )
-        steps.append(Step(env, source, target, recompile, tuple(models)))
+        steps.append(Step(env, source, target, recompile, tuple(models), repair))
 
     producers: dict[Spec, Step] = {}
     for step in steps:
@@ -322,11 +336,14 @@ def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) ->
         if pinned is not None
     )
     verify = table.get("verify")
-    if verify is None:  # every route the environment could receive: specs no newer than it,
-        # except a spec of a particular writer (2.16-tfkeras.keras), verified where it is listed
+    if verify is None:  # every route the environment could receive: specs no newer than it;
+        # a route with `keras = N` only where the models load with Keras N
         ceiling = tuple(int(part) for part in version.split("."))
+        loads_with = 2 if tf_keras is not None else generation
         verify = [
-            r.name for r in routes.values() if r.spec.version_key <= ceiling and not r.spec.writer
+            r.name
+            for r in routes.values()
+            if r.spec.version_key <= ceiling and r.keras in (None, loads_with)
         ]
     if not isinstance(verify, list) or not all(isinstance(r, str) for r in verify):
         raise ConfigError(

@@ -1,0 +1,171 @@
+"""The repair rules (``repairs.toml``): rewrites of a Keras 2 model's saved configs into what
+Keras 3 accepts, each tied to the limitation it repairs and to why it preserves behaviour.
+
+Pure data and pure functions (no TensorFlow): :func:`rewrite` applies the catalogue to a model
+config and a training config and says what it changed, layer by layer; a value a rule cannot
+preserve (``groups=2``) refuses the repair with the layer named. The Keras side (loading the
+rewritten file, checking every weight, saving) is :mod:`harness.keras.repairing`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.core.errors import HarnessError
+from harness.core.files import read_toml
+from harness.core.safety import walk
+
+DEFAULT_REPAIRS = "repairs.toml"
+ACTIONS = ("drop", "value", "policy-name")
+_KEYS = {"id", "repairs", "layers", "argument", "action", "when", "to", "where", "proof"}
+
+
+class RepairError(HarnessError):
+    """A model cannot be repaired without changing what it computes, or the catalogue is bad."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    repairs: str
+    layers: tuple[str, ...]
+    argument: str
+    action: str
+    proof: str
+    when: Any = None
+    to: Any = None
+    where: str = "model"
+
+    def matches(self, class_name: str) -> bool:
+        return "*" in self.layers or class_name in self.layers
+
+
+@dataclass
+class Rewrite:
+    """What :func:`rewrite` did: the new configs and, per rule, the layer paths it changed."""
+
+    model: dict[str, Any]
+    training: dict[str, Any] | None
+    applied: dict[str, list[str]]
+
+    @property
+    def rules(self) -> list[str]:
+        return sorted(self.applied)
+
+
+def load_repairs(path: Path | str = DEFAULT_REPAIRS) -> list[Rule]:
+    path = Path(path)
+    data = read_toml(
+        path,
+        what="Repair catalogue",
+        missing="restore repairs.toml from git (it sits beside harness.toml).",
+        error=RepairError,
+    )
+    rules = data.get("rule", [])
+    if not isinstance(rules, list):
+        raise RepairError(f"{path}: [[rule]] must be an array of tables. Fix: see its header.")
+    return [_parse(path, index, raw) for index, raw in enumerate(rules)]
+
+
+def _parse(path: Path, index: int, raw: Any) -> Rule:
+    where = f"{path}: rule #{index + 1}"
+    if not isinstance(raw, dict):
+        raise RepairError(f"{where} is not a table. Fix: write it as [[rule]] with its keys.")
+    unknown = sorted(set(raw) - _KEYS)
+    missing = sorted({"id", "repairs", "layers", "argument", "action", "proof"} - set(raw))
+    if unknown or missing:
+        raise RepairError(
+            f"{where} has unknown keys {unknown} or lacks {missing}. Fix: use only "
+            f"{sorted(_KEYS)}, with id, repairs, layers, argument, action and proof."
+        )
+    if raw["action"] not in ACTIONS or raw.get("where", "model") not in ("model", "training"):
+        raise RepairError(
+            f"{where}: action {raw['action']!r} / where {raw.get('where')!r} is not one of "
+            f"{list(ACTIONS)} / ['model', 'training']. Fix: correct it."
+        )
+    if raw["action"] == "value" and ("when" not in raw or "to" not in raw):
+        raise RepairError(f"{where}: a 'value' rule needs when and to. Fix: add both.")
+    layers = raw["layers"]
+    if not isinstance(layers, list) or not all(isinstance(x, str) for x in layers):
+        raise RepairError(f"{where}: layers must be a list of class names. Fix: e.g. ['LSTM'].")
+    return Rule(
+        id=str(raw["id"]),
+        repairs=str(raw["repairs"]),
+        layers=tuple(layers),
+        argument=str(raw["argument"]),
+        action=str(raw["action"]),
+        proof=str(raw["proof"]),
+        when=raw.get("when"),
+        to=raw.get("to"),
+        where=str(raw.get("where", "model")),
+    )
+
+
+def rewrite(rules: list[Rule], model: dict[str, Any], training: dict[str, Any] | None) -> Rewrite:
+    """The configs after every rule (copies; the inputs are not changed)."""
+    result = Rewrite(copy.deepcopy(model), copy.deepcopy(training), {})
+    for rule in rules:
+        config = result.model if rule.where == "model" else result.training
+        if config is None:
+            continue
+        root = "model" if rule.where == "model" else "training_config"
+        for here, obj in walk(config, root):
+            if _apply(rule, obj, here):
+                result.applied.setdefault(rule.id, []).append(here)
+    return result
+
+
+def _apply(rule: Rule, obj: dict[str, Any], here: str) -> bool:
+    """Apply ``rule`` to one object of a config; True when it changed it."""
+    class_name = str(obj.get("class_name", ""))
+    if rule.argument == "class_name":
+        if rule.action == "value" and class_name == rule.when:
+            obj["class_name"] = rule.to
+            return True
+        return False
+    inner = obj.get("config")
+    if not rule.matches(class_name) or not isinstance(inner, dict) or rule.argument not in inner:
+        return False
+    value = inner[rule.argument]
+    if rule.action == "drop":
+        if rule.when is not None and value != rule.when:
+            raise RepairError(
+                f"Cannot repair {class_name} at {here}: {rule.argument}={value!r}, and rule "
+                f"{rule.id!r} preserves behaviour only for {rule.argument}={rule.when!r}. Fix: "
+                f"none by rewriting; rebuild this layer in Keras 3 code (limitation "
+                f"{rule.repairs})."
+            )
+        del inner[rule.argument]
+        return True
+    if rule.action == "value":
+        if value == rule.when:
+            inner[rule.argument] = rule.to
+            return True
+        return False
+    # policy-name: a Keras 2 Policy object becomes the name Keras 3 builds the same policy from
+    if isinstance(value, dict) and value.get("class_name") == "Policy":
+        name = (
+            value.get("config", {}).get("name") if isinstance(value.get("config"), dict) else None
+        )
+        if not isinstance(name, str):
+            raise RepairError(
+                f"Cannot repair {class_name} at {here}: its dtype Policy has no name "
+                f"({value!r}). Fix: re-save the model with its policy set."
+            )
+        inner[rule.argument] = name
+        return True
+    return False
+
+
+def repairable(
+    rules: list[Rule], model: dict[str, Any], training: dict[str, Any] | None
+) -> list[str]:
+    """The rules that would change this model (for ``inspect``); [] when none applies or a rule
+    refuses it."""
+    try:
+        return rewrite(rules, model, training).rules
+    except RepairError:
+        return []

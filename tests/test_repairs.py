@@ -1,0 +1,128 @@
+"""The repair rules on configs alone (no TensorFlow): each rule rewrites what it names and
+nothing else, refuses what it cannot preserve with the layer named, and repairs a catalogued
+limitation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.core.limitations import load_catalogue
+from harness.core.repairs import RepairError, load_repairs, rewrite
+
+ROOT = Path(__file__).parent.parent
+RULES = load_repairs(ROOT / "repairs.toml")
+
+
+def model(*layers: dict[str, object]) -> dict[str, object]:
+    return {"class_name": "Functional", "config": {"name": "m", "layers": list(layers)}}
+
+
+def layer(class_name: str, name: str, **config: object) -> dict[str, object]:
+    return {"class_name": class_name, "config": {"name": name, **config}}
+
+
+def test_every_rule_repairs_a_catalogued_limitation_and_says_why() -> None:
+    catalogue = load_catalogue(ROOT / "limitations.toml")
+    for rule in RULES:
+        assert catalogue.get(rule.repairs).id == rule.repairs
+        assert len(rule.proof) > 40, rule.id
+
+
+def test_depthwise_groups_one_is_dropped_and_nothing_else_changes() -> None:
+    source = model(
+        layer("DepthwiseConv2D", "dw", groups=1, kernel_size=[3, 3]),
+        layer("Conv2D", "conv", groups=1, filters=4),
+    )
+    result = rewrite(RULES, source, None)
+    layers = result.model["config"]["layers"]  # type: ignore[index]
+    assert layers[0]["config"] == {"name": "dw", "kernel_size": [3, 3]}
+    assert layers[1]["config"] == {"name": "conv", "groups": 1, "filters": 4}  # Conv2D keeps it
+    assert result.applied == {"depthwise-groups": ["model/m/dw"]}
+    assert source["config"]["layers"][0]["config"]["groups"] == 1  # type: ignore[index]
+
+
+def test_a_value_a_rule_cannot_preserve_refuses_the_repair_with_the_layer() -> None:
+    with pytest.raises(RepairError) as info:
+        rewrite(RULES, model(layer("Conv2DTranspose", "up", groups=2)), None)
+    assert str(info.value) == (
+        "Cannot repair Conv2DTranspose at model/m/up: groups=2, and rule 'depthwise-groups' "
+        "preserves behaviour only for groups=1. Fix: none by rewriting; rebuild this layer in "
+        "Keras 3 code (limitation depthwise-conv-groups-refused)."
+    )
+    with pytest.raises(RepairError, match="time_major=True"):
+        rewrite(RULES, model(layer("LSTM", "rnn", time_major=True)), None)
+
+
+def test_rnn_time_major_false_inside_a_bidirectional_wrapper() -> None:
+    inner = layer("GRU", "forward_gru", time_major=False, units=4)
+    result = rewrite(RULES, model(layer("Bidirectional", "bi", layer=inner)), None)
+    wrapped = result.model["config"]["layers"][0]["config"]["layer"]  # type: ignore[index]
+    assert wrapped["config"] == {"name": "forward_gru", "units": 4}
+    assert result.applied == {"rnn-time-major": ["model/m/bi/forward_gru"]}
+
+
+def test_a_mixed_precision_policy_becomes_its_name() -> None:
+    policy = {
+        "module": "keras.mixed_precision",
+        "class_name": "Policy",
+        "config": {"name": "mixed_float16"},
+    }
+    result = rewrite(
+        RULES, model(layer("Dense", "d", dtype=policy), layer("Dense", "e", dtype="float32")), None
+    )
+    layers = result.model["config"]["layers"]  # type: ignore[index]
+    assert [item["config"]["dtype"] for item in layers] == ["mixed_float16", "float32"]
+    assert result.applied == {"mixed-precision-policy": ["model/m/d"]}
+
+
+def test_the_orthogonal_initializer_gets_the_name_every_keras3_reads() -> None:
+    init = {"class_name": "Orthogonal", "config": {"gain": 1.0, "seed": None}}
+    result = rewrite(RULES, model(layer("LSTM", "rnn", recurrent_initializer=init)), None)
+    lstm = result.model["config"]["layers"][0]["config"]  # type: ignore[index]
+    assert lstm["recurrent_initializer"] == {
+        "class_name": "OrthogonalInitializer",
+        "config": {"gain": 1.0, "seed": None},
+    }
+
+
+def test_training_config_rules_touch_only_the_training_config() -> None:
+    training = {
+        "loss": {
+            "class_name": "ScaledHuber",
+            "config": {"reduction": "auto", "name": "scaled_huber"},
+        },
+        "metrics": [
+            [
+                {
+                    "class_name": "MeanAbsoluteError",
+                    "config": {"fn": "mean_absolute_error", "name": "mae"},
+                }
+            ]
+        ],
+    }
+    source = model(layer("Dense", "d", reduction="auto"))
+    result = rewrite(RULES, source, training)
+    assert result.model == source  # the model config's "reduction" is not a loss
+    assert result.training is not None
+    assert result.training["loss"]["config"] == {
+        "reduction": "sum_over_batch_size",
+        "name": "scaled_huber",
+    }
+    assert result.training["metrics"][0][0]["config"] == {"name": "mae"}
+    assert result.rules == ["loss-class-fn-mean-absolute-error", "loss-reduction-auto"]
+
+
+def test_a_bad_catalogue_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "repairs.toml"
+    path.write_text(
+        '[[rule]]\nid = "x"\nrepairs = "y"\nlayers = ["A"]\nargument = "b"\n'
+        'action = "explode"\nproof = "p"\n'
+    )
+    with pytest.raises(RepairError) as info:
+        load_repairs(path)
+    assert str(info.value) == (
+        f"{path}: rule #1: action 'explode' / where None is not one of ['drop', 'value', "
+        "'policy-name'] / ['model', 'training']. Fix: correct it."
+    )
