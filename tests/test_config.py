@@ -29,7 +29,7 @@ def test_the_projects_chain_is_the_recipe() -> None:
         True,
         False,
         True,
-        True,
+        False,
     ]
     assert [step.repair for step in config.steps] == [False] * 6 + [True]
     export = config.steps[1]

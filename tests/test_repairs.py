@@ -124,5 +124,61 @@ def test_a_bad_catalogue_is_refused_in_one_line(tmp_path: Path) -> None:
         load_repairs(path)
     assert str(info.value) == (
         f"{path}: rule #1: action 'explode' / where None is not one of ['drop', 'value', "
-        "'policy-name'] / ['model', 'training']. Fix: correct it."
+        "'policy-name', 'metric-class', 'sparse-accuracy'] / ['model', 'training']. Fix: "
+        "correct it."
     )
+
+
+def wrapper(name: str, fn: str) -> dict[str, object]:
+    return {
+        "class_name": "MeanMetricWrapper",
+        "config": {"name": name, "dtype": "float32", "fn": fn},
+    }
+
+
+def test_metric_wrappers_become_their_metric_class_with_the_trained_name() -> None:
+    training = {
+        "loss": "mean_squared_error",
+        "metrics": [[wrapper("mae", "mean_absolute_error"), wrapper("odd", "my_fn")]],
+    }
+    result = rewrite(RULES, model(), training)
+    assert result.training is not None
+    assert result.training["metrics"] == [
+        [
+            {"class_name": "MeanAbsoluteError", "config": {"name": "mae", "dtype": "float32"}},
+            wrapper("odd", "my_fn"),  # no known class: left for Keras (and its limitation)
+        ]
+    ]
+
+
+def test_accuracy_stored_as_categorical_is_sparse_only_where_the_outputs_loss_is_sparse() -> None:
+    two_outputs = {
+        "class_name": "Functional",
+        "config": {"name": "m", "layers": [], "output_layers": [["price", 0, 0], ["label", 0, 0]]},
+    }
+    training = {
+        "loss": {"price": "mean_squared_error", "label": "sparse_categorical_crossentropy"},
+        "metrics": [
+            [wrapper("price_accuracy", "categorical_accuracy")],
+            [wrapper("label_accuracy", "categorical_accuracy")],
+        ],
+    }
+    result = rewrite(RULES, two_outputs, training)
+    assert result.training is not None
+    price, label = (group[0] for group in result.training["metrics"])
+    assert price["class_name"] == "CategoricalAccuracy"  # its output's loss is not sparse
+    assert label == {
+        "class_name": "SparseCategoricalAccuracy",
+        "config": {"name": "label_accuracy", "dtype": "float32"},
+    }
+    assert result.applied["sparse-accuracy"] == ["training_config/label_accuracy"]
+    one = rewrite(
+        RULES,
+        model(),
+        {
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": [[wrapper("accuracy", "categorical_accuracy")]],
+        },
+    )
+    assert one.training is not None
+    assert one.training["metrics"][0][0]["class_name"] == "SparseCategoricalAccuracy"

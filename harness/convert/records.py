@@ -33,6 +33,8 @@ class StepRecord:
     #: checked (name -> arrays)
     repair_rules: dict[str, list[str]] = field(default_factory=dict)
     repair_layers: dict[str, int] = field(default_factory=dict)
+    #: the rules a repair step applied (sha256 of repairs.toml): another catalogue redoes it
+    repair_digest: str = ""
 
 
 def recorded_sha256(record: StepRecord | None, path: Path) -> str | None:

@@ -86,9 +86,9 @@ def run_env_steps(
     runtime.check_environment(environment.version, env, environment.pins)
     records: list[StepRecord] = []
     steps = config.steps_for(env)
-    rules = (
-        load_repairs(config.path.parent / DEFAULT_REPAIRS) if any(s.repair for s in steps) else []
-    )
+    repairs = config.path.parent / DEFAULT_REPAIRS
+    rules = load_repairs(repairs) if any(s.repair for s in steps) else []
+    digest = sha256_of(repairs) if rules else ""
     for step in steps:
         for model_id, entry in sorted(registry.models.items()):
             if models and model_id not in models:
@@ -96,7 +96,9 @@ def run_env_steps(
             if config.lineage(step.target, entry.source, model_id) is None:
                 continue  # this model's source does not lead to the step
             previous = read_step_record(build_dir, model_id, str(step.target))
-            if up_to_date(previous, step, registry, model_id, build_dir):
+            if up_to_date(previous, step, registry, model_id, build_dir) and (
+                not step.repair or (previous is not None and previous.repair_digest == digest)
+            ):
                 assert previous is not None
                 previous.status = "up-to-date"
                 records.append(previous)
@@ -133,6 +135,7 @@ def run_env_steps(
             else:
                 mark(build_dir, model_id, step.name, str(step.target))
                 record = run_step(step, registry, model_id, build_dir, rules)
+                record.repair_digest = digest if step.repair else ""
             write_json(step_record_path(build_dir, model_id, str(step.target)), asdict(record))
             unmark(build_dir)
             records.append(record)

@@ -19,7 +19,8 @@ from harness.core.files import read_toml
 from harness.core.safety import walk
 
 DEFAULT_REPAIRS = "repairs.toml"
-ACTIONS = ("drop", "value", "policy-name")
+ACTIONS = ("drop", "value", "policy-name", "metric-class", "sparse-accuracy", "metrics-by-output")
+SPARSE_LOSS = "sparse_categorical_crossentropy"
 _KEYS = {"id", "repairs", "layers", "argument", "action", "when", "to", "where", "proof"}
 
 
@@ -88,6 +89,11 @@ def _parse(path: Path, index: int, raw: Any) -> Rule:
         )
     if raw["action"] == "value" and ("when" not in raw or "to" not in raw):
         raise RepairError(f"{where}: a 'value' rule needs when and to. Fix: add both.")
+    if raw["action"] == "metric-class" and not isinstance(raw.get("to"), dict):
+        raise RepairError(
+            f"{where}: a 'metric-class' rule needs to = {{function = \"MetricClass\", ...}}. "
+            f"Fix: add the table."
+        )
     layers = raw["layers"]
     if not isinstance(layers, list) or not all(isinstance(x, str) for x in layers):
         raise RepairError(f"{where}: layers must be a list of class names. Fix: e.g. ['LSTM'].")
@@ -111,11 +117,95 @@ def rewrite(rules: list[Rule], model: dict[str, Any], training: dict[str, Any] |
         config = result.model if rule.where == "model" else result.training
         if config is None:
             continue
+        if rule.action == "sparse-accuracy":
+            for here in _sparse_accuracy(rule, result.model, config):
+                result.applied.setdefault(rule.id, []).append(here)
+            continue
+        if rule.action == "metrics-by-output":
+            for here in _metrics_by_output(rule, result.model, config):
+                result.applied.setdefault(rule.id, []).append(here)
+            continue
         root = "model" if rule.where == "model" else "training_config"
         for here, obj in walk(config, root):
             if _apply(rule, obj, here):
                 result.applied.setdefault(rule.id, []).append(here)
     return result
+
+
+def _output_names(model: dict[str, Any]) -> list[str]:
+    """The model's output layer names, in output order (a functional config's output_layers)."""
+    inner = model.get("config")
+    outputs = inner.get("output_layers") if isinstance(inner, dict) else None
+    if not isinstance(outputs, list):
+        return []
+    if outputs and isinstance(outputs[0], str):  # one output: [name, 0, 0]
+        return [outputs[0]]
+    return [str(item[0]) for item in outputs if isinstance(item, list) and item]
+
+
+def _metrics_by_output(rule: Rule, model: dict[str, Any], training: dict[str, Any]) -> list[str]:
+    """Keras 2's per-output metric lists (``[[m, ...], ...]``, names prefixed with the output)
+    as Keras 3 compiles them: a flat list for one output; for several, a dict by output name
+    with the prefix taken off (Keras 3 puts it back when it reports them)."""
+    changed = []
+    outputs = _output_names(model) or ["output"]
+    for key in rule.layers:  # the training-config keys holding metric lists
+        metrics = training.get(key)
+        if not isinstance(metrics, list) or not all(isinstance(m, list) for m in metrics):
+            continue
+        if len(metrics) == 1:
+            training[key] = metrics[0]
+        elif len(metrics) == len(outputs):
+            by_output: dict[str, list[Any]] = {}
+            for output, group in zip(outputs, metrics, strict=True):
+                for metric in group:
+                    inner = metric.get("config") if isinstance(metric, dict) else None
+                    if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+                        inner["name"] = inner["name"].removeprefix(f"{output}_")
+                by_output[output] = group
+            training[key] = by_output
+        else:
+            raise RepairError(
+                f"Cannot repair training_config/{key}: {len(metrics)} metric lists for "
+                f"{len(outputs)} outputs. Fix: none by rewriting; recompile the model in "
+                f"Keras 3 with its metrics."
+            )
+        changed.append(f"training_config/{key}")
+    return changed
+
+
+def _sparse_accuracy(rule: Rule, model: dict[str, Any], training: dict[str, Any]) -> list[str]:
+    """Per output: an accuracy stored as ``rule.when`` whose output's loss is sparse becomes
+    ``rule.to`` (the metric training computed); returns the paths rewritten."""
+    outputs = _output_names(model) or ["output"]
+    loss = training.get("loss")
+    losses = (
+        {name: loss.get(name) for name in outputs}
+        if isinstance(loss, dict) and "class_name" not in loss
+        else dict.fromkeys(outputs, loss)
+    )
+    metrics = training.get("metrics")
+    if not isinstance(metrics, list):
+        return []
+    groups = metrics if metrics and all(isinstance(m, list) for m in metrics) else [metrics]
+    changed = []
+    for index, group in enumerate(groups):
+        output = outputs[index] if index < len(outputs) else outputs[-1]
+        if losses.get(output) != SPARSE_LOSS:
+            continue
+        accepted = {"accuracy", "acc", f"{output}_accuracy", f"{output}_acc"}
+        for metric in group:
+            inner = metric.get("config") if isinstance(metric, dict) else None
+            if (
+                isinstance(inner, dict)
+                and metric.get("class_name") in rule.layers
+                and inner.get(rule.argument) == rule.when
+                and inner.get("name") in accepted
+            ):
+                metric["class_name"] = rule.to
+                metric["config"] = {k: v for k, v in inner.items() if k != rule.argument}
+                changed.append(f"training_config/{inner.get('name')}")
+    return changed
 
 
 def _apply(rule: Rule, obj: dict[str, Any], here: str) -> bool:
@@ -145,6 +235,15 @@ def _apply(rule: Rule, obj: dict[str, Any], here: str) -> bool:
             inner[rule.argument] = rule.to
             return True
         return False
+    if rule.action == "metric-class":
+        target = (
+            rule.to.get(value) if isinstance(rule.to, dict) and isinstance(value, str) else None
+        )
+        if target is None:
+            return False
+        obj["class_name"] = target
+        obj["config"] = {k: v for k, v in inner.items() if k != rule.argument}
+        return True
     # policy-name: a Keras 2 Policy object becomes the name Keras 3 builds the same policy from
     if isinstance(value, dict) and value.get("class_name") == "Policy":
         name = (

@@ -56,7 +56,7 @@ def repair(
         what = "an .h5 without a model config" if document.format == "h5" else document.format
         raise RepairError(
             f"Cannot repair {source}: the repair reads a full-model .h5 saved by Keras 2 (got "
-            f"{what}). Fix: repair from the chain's .h5 (from = \"2.15.h5\" in the step)."
+            f'{what}). Fix: repair from the chain\'s .h5 (from = "2.15.h5" in the step).'
         )
     rewritten = rewrite(rules, document.model, document.training)
     folder = Path(tempfile.mkdtemp(prefix="harness-repair-"))
@@ -86,9 +86,15 @@ def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+#: variables Keras 3 names differently from Keras 2 (same array): DepthwiseConv2D's kernel
+RENAMED = {"depthwise_kernel": "kernel"}
+
+
 def _suffix(name: str) -> str:
-    """A weight's name without the ``:0`` and all but its last two path components."""
+    """A weight's name without the ``:0`` and all but its last two path components (a variable
+    Keras 3 renamed under its Keras 3 name)."""
     parts = name.split(":", 1)[0].split("/")
+    parts[-1] = RENAMED.get(parts[-1], parts[-1])
     return "/".join(parts[-2:])
 
 
