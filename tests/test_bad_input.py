@@ -377,6 +377,21 @@ def assert_refused(
     return line
 
 
+def cli_error(message: str) -> str:
+    """The line a verb prints for a refused input."""
+    return f"keras-harness: error: {message}"
+
+
+def validate_error(project: Project, message: str, model: str | None = None) -> str:
+    """``validate``'s line for an error in the registry: the file itself, or the entry of
+    ``model`` (at its line)."""
+    if model is None:
+        return f"{project.registry}: error: {message}"
+    text = project.registry.read_text(encoding="utf-8")
+    line = text.count("\n", 0, text.index(f'"{model}":', text.index('"models":'))) + 1
+    return f"{project.registry}:{line}: error: model {model!r}: {message}"
+
+
 # ---------------------------------------------------------------------- writing bad files
 
 FOLDER, FIFO, DEVICE = "<folder>", "<fifo>", "<device>"
@@ -611,12 +626,6 @@ def test_the_template_project_is_accepted(
 
 # ---------------------------------------------------------------------- JSON and TOML
 
-REGISTRY_READER = (
-    "registry.py _read_raw reads with path.read_text() and catches only FileNotFoundError: "
-    "a registry that is not UTF-8 raises UnicodeDecodeError, a folder IsADirectoryError, and a "
-    "FIFO blocks"
-)
-
 
 @FUZZ
 @given(data=st.data())
@@ -624,8 +633,7 @@ def test_json_that_does_not_parse_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str], data: st.DataObject
 ) -> None:
     verb, name = data.draw(st.sampled_from(targets(JSON_FILES)), label="target")
-    # a registry that is not UTF-8 is an xfail of its own (REGISTRY_READER)
-    content = data.draw(json_garbage() if name == "registry" else json_garbage() | non_utf8())
+    content = data.draw(json_garbage() | non_utf8())
     with copy_of(template) as project:
         put(project.file(name), content)
         assert_refused(verb, project, project.file(name), capfd)
@@ -683,11 +691,12 @@ def test_toml_of_the_wrong_types_is_refused(
         assert_refused(verb, project, path, capfd)
 
 
-REGISTRY_PARSER = (
-    "registry.py _read_raw catches only JSONDecodeError from json.loads: a registry nested "
-    "too deeply raises RecursionError, one with an integer of over 4300 digits ValueError"
-)
 DEEP = 100_000
+#: why the parser gives up on each document of beyond_the_parser
+GAVE_UP = {
+    "deep": "it nests too deeply",
+    "long": "Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits",
+}
 
 
 def beyond_the_parser(name: str) -> list[Any]:
@@ -706,7 +715,6 @@ def beyond_the_parser(name: str) -> list[Any]:
             name,
             *case.values,
             id=f"{verb}-{name}-{case.id}",
-            marks=[xfail(REGISTRY_PARSER)] if name == "registry" else [],
         )
         for verb, name in targets((*JSON_FILES, *TOML_FILES))
         for case in beyond_the_parser(name)
@@ -718,7 +726,17 @@ def test_a_document_the_parser_gives_up_on_is_refused(
     """Nesting deeper than the recursion limit; an integer longer than Python converts."""
     with copy_of(template) as project:
         put(project.file(name), content)
-        assert_refused(verb, project, project.file(name), capfd)
+        line = assert_refused(verb, project, project.file(name), capfd)
+        if name == "registry":
+            why = GAVE_UP["deep" if content.endswith(b"[") else "long"]
+            message = (
+                f"Registry {project.registry} cannot be read as JSON: {why}. Fix: correct it (a "
+                "registry is a few levels of objects, strings and small numbers) or restore it "
+                "from git."
+            )
+            assert line == (
+                validate_error(project, message) if verb == "validate" else cli_error(message)
+            )
 
 
 # ---------------------------------------------------------------------- folders, FIFOs, devices
@@ -739,10 +757,6 @@ PIN_READER = (
 )
 #: (verb, file, kind) -> the bug that makes it fail, in code this change does not own
 SPECIAL_XFAILS = {
-    ("validate", "registry", FOLDER): REGISTRY_READER,
-    ("validate", "registry", FIFO): REGISTRY_READER,
-    ("convert", "registry", FOLDER): REGISTRY_READER,
-    ("convert", "registry", FIFO): REGISTRY_READER,
     ("validate", "inputs", FIFO): PREFLIGHT_INPUTS,
     **{("inspect", name, FIFO): INSPECT_FIFO for name in READS["inspect"]},
     ("docs", "readme", FOLDER): DOCS_READER,
@@ -750,6 +764,31 @@ SPECIAL_XFAILS = {
     ("pin", "requirements_in", FOLDER): PIN_READER,
     ("pin", "requirements_in", FIFO): PIN_READER,
     ("pin", "requirements_in", DEVICE): PIN_READER,
+}
+
+
+#: what the common reader (core/files.py) calls each kind of special file
+KIND_NAMES = {FOLDER: "a folder", FIFO: "a FIFO (named pipe)", DEVICE: "a character device"}
+
+
+def not_a_file(what: str, path: Path, kind: str, fix: str) -> str:
+    return f"{what} {path} is {KIND_NAMES[kind]}, not a file. Fix: {fix}"
+
+
+#: (verb, file, kind) -> the exact line of its refusal, for the readers that once failed here
+SPECIAL_LINES: dict[tuple[str, str, str], Callable[[Project, str], str]] = {
+    **{
+        ("validate", "registry", kind): lambda p, k: validate_error(
+            p, not_a_file("Registry", p.registry, k, "give the path of a regular file.")
+        )
+        for kind in KIND_NAMES
+    },
+    **{
+        ("convert", "registry", kind): lambda p, k: cli_error(
+            not_a_file("Registry", p.registry, k, "give the path of a regular file.")
+        )
+        for kind in KIND_NAMES
+    },
 }
 
 
@@ -768,7 +807,10 @@ def test_a_folder_fifo_or_device_instead_of_a_file_is_refused(
     with copy_of(template) as project:
         put(project.file(name), kind)
         seconds = FIFO_HANG if kind == FIFO else HANG
-        assert_refused(verb, project, project.file(name), capfd, seconds)
+        line = assert_refused(verb, project, project.file(name), capfd, seconds)
+        expected = SPECIAL_LINES.get((verb, name, kind))
+        if expected is not None:
+            assert line == expected(project, kind)
 
 
 # ---------------------------------------------------------------------- HDF5, zip, npz
@@ -1059,11 +1101,31 @@ def test_broken_npz_is_refused(
 # ---------------------------------------------------------------------- the other readers
 
 
+def not_utf8(what: str, path: Path, fix: str) -> str:
+    """The common reader's message for the bytes test_a_file_that_is_not_utf8_is_refused
+    writes."""
+    return (
+        f"{what} {path} is not UTF-8 text: byte 0xff at offset 13 (invalid start byte). Fix: {fix}"
+    )
+
+
+REGISTRY_NOT_UTF8 = "save it as UTF-8 JSON in the recipe's format, or restore it from git."
+#: (verb, file) -> the exact line of its refusal
+NOT_UTF8_LINES: dict[tuple[str, str], Callable[[Project], str]] = {
+    ("validate", "registry"): lambda p: validate_error(
+        p, not_utf8("Registry", p.registry, REGISTRY_NOT_UTF8)
+    ),
+    ("convert", "registry"): lambda p: cli_error(
+        not_utf8("Registry", p.registry, REGISTRY_NOT_UTF8)
+    ),
+}
+
+
 @pytest.mark.parametrize(
     ("verb", "name"),
     [
-        pytest.param("validate", "registry", marks=xfail(REGISTRY_READER)),
-        pytest.param("convert", "registry", marks=xfail(REGISTRY_READER)),
+        ("validate", "registry"),
+        ("convert", "registry"),
         pytest.param("docs", "readme", marks=xfail(DOCS_READER)),
         pytest.param("pin", "requirements_in", marks=xfail(PIN_READER)),
     ],
@@ -1071,10 +1133,11 @@ def test_broken_npz_is_refused(
 def test_a_file_that_is_not_utf8_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str], verb: str, name: str
 ) -> None:
-    """Files read outside core/files.py (the reason names where)."""
+    """Files that core/files.py's common reader reads for another module."""
     with copy_of(template) as project:
         put(project.file(name), b'{"models": {"\xff": 1}}')
-        assert_refused(verb, project, project.file(name), capfd)
+        line = assert_refused(verb, project, project.file(name), capfd)
+        assert line == NOT_UTF8_LINES[verb, name](project)
 
 
 @pytest.mark.xfail(strict=True, reason=DOCS_READER)
@@ -1086,19 +1149,22 @@ def test_docs_without_a_readme_is_refused(
         assert_refused("docs", project, project.readme, capfd)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="preflight.py _check_registry tests ':' in each custom object reference: one that is "
-    "not a string raises TypeError (registry.py custom_objects keeps any value)",
-)
 def test_a_custom_object_reference_that_is_not_a_string_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    """registry_schema.py reports it; the entry passes on only the references that are strings
+    (the pre-flight's 'module:attr' check never sees it)."""
     with copy_of(template) as project:
         data = json.loads(project.registry.read_text())
         data["models"]["dense"]["custom_objects"] = {"Scale": 5}
         project.registry.write_text(json.dumps(data))
-        assert_refused("validate", project, project.registry, capfd)
+        line = assert_refused("validate", project, project.registry, capfd)
+        assert line == validate_error(
+            project,
+            "custom object 'Scale' must be a 'module:attr' string (got 5). Fix: write it like "
+            '"Scale": "my_layers:Scale".',
+            "dense",
+        )
 
 
 # ---------------------------------------------------------------------- the known failures, exactly
