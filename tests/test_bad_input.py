@@ -9,8 +9,8 @@ accepts, with one of its files broken: JSON and TOML that do not parse, are not 
 values of the wrong type; truncated or garbled HDF5, zip and ``.npz`` files; folders, FIFOs and
 devices where a file belongs.
 
-Cases marked ``xfail`` fail in code another change owns (the registry reader, the pre-flight
-checks, ``inspect``'s readers); each reason names the bug.
+Where a refusal once failed (in the registry's reader, the pre-flight checks, the model-file
+reader, ``inspect``, ``docs`` and ``pin``), the line it prints is asserted word for word.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import io
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import stat
@@ -38,7 +39,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import error_line, main
@@ -53,26 +54,18 @@ SOURCE_H5 = ROOT / "tests/fixtures/dense_regression.2.13.h5"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: seconds one command may take before the test calls it a hang
 HANG = 5.0
-#: the deadline where a FIFO may block (the known hangs are strict xfails: keep them short)
+#: the deadline where a FIFO may block (a FIFO is refused before it is opened: keep it short)
 FIFO_HANG = 1.5
 
 FUZZ = settings(
     max_examples=int(os.environ.get("BAD_INPUT_EXAMPLES", "25")),
     deadline=None,
     database=None,  # nothing written into the checkout
-    # the same examples on every run (the strict xfails stay stable); BAD_INPUT_EXAMPLES=N runs
-    # N random examples per test instead, to explore
+    # the same examples on every run; BAD_INPUT_EXAMPLES=N runs N random examples per test
+    # instead, to explore
     derandomize="BAD_INPUT_EXAMPLES" not in os.environ,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-#: the hypothesis settings of a test that fails until another change lands: no shrinking
-XFAIL_FUZZ = settings(FUZZ, phases=[Phase.explicit, Phase.generate])
-
-
-def xfail(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 # ---------------------------------------------------------------------- the project
@@ -741,13 +734,6 @@ def test_a_document_the_parser_gives_up_on_is_refused(
 
 # ---------------------------------------------------------------------- folders, FIFOs, devices
 
-INSPECT_FIFO = "inspection.py inspect_path opens a FIFO (zipfile.is_zipfile): it blocks"
-#: (verb, file, kind) -> the bug that makes it fail, in code this change does not own
-SPECIAL_XFAILS = {
-    **{("inspect", name, FIFO): INSPECT_FIFO for name in READS["inspect"]},
-}
-
-
 README_NOT_A_FILE = (
     "put the project's README there (a regular file), or pass --root with the folder that holds it."
 )
@@ -794,15 +780,20 @@ SPECIAL_LINES: dict[tuple[str, str, str], Callable[[Project, str], str]] = {
         )
         for kind in KIND_NAMES
     },
+    **{
+        ("inspect", name, FIFO): lambda p, k, name=name: cli_error(
+            f"{p.file(name)} is a FIFO, not a regular file. Fix: pass the model file itself (a "
+            ".keras zip, an .h5 file or a SavedModel folder)."
+        )
+        for name in READS["inspect"]
+    },
 }
 
 
 def special_cases() -> Iterator[Any]:
     for verb, name in targets(tuple({n for names in READS.values() for n in names})):
         for kind in (FOLDER, FIFO, DEVICE):
-            reason = SPECIAL_XFAILS.get((verb, name, kind))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            yield pytest.param(verb, name, kind, marks=marks, id=f"{verb}-{name}-{kind[1:-1]}")
+            yield pytest.param(verb, name, kind, id=f"{verb}-{name}-{kind[1:-1]}")
 
 
 @pytest.mark.parametrize(("verb", "name", "kind"), list(special_cases()))
@@ -898,17 +889,49 @@ def keras_zip_with(member: str, data: bytes) -> Content:
     return Content(f"{SOURCE_MODEL.name} with {member}={data!r}", make)
 
 
-#: a model config that is an object whose parts have the wrong types
-BAD_CONFIG_PARTS = st.sampled_from(
-    [
+#: model configs that are objects whose parts have the wrong types, and what is wrong
+BAD_CONFIG_PARTS = [
+    (
         {"class_name": 5, "config": {}},
+        "the model has a class_name that is a JSON number, not a string",
+    ),
+    (
         {"class_name": "Sequential", "config": [1, 2]},
+        "layer 0 of the model's config (a legacy array of layers) is a JSON number, not an object",
+    ),
+    (
         {"class_name": "Sequential", "config": {"layers": "dense"}},
+        "the model (Sequential) has layers that are a JSON string, not an array",
+    ),
+    (
         {"class_name": "Sequential", "config": {"layers": [1, None]}},
+        "layer 0 of the model is a JSON number, not an object",
+    ),
+    (
         {"class_name": "Functional", "config": {"layers": [{"class_name": None}]}},
+        "layer 0 of the model has a class_name that is a JSON null, not a string",
+    ),
+    (
         {"class_name": "Sequential", "compile_config": [1]},
-    ]
-).map(lambda config: json.dumps(config).encode())
+        "compile_config is a JSON array, not an object",
+    ),
+    (
+        {
+            "class_name": "Sequential",
+            "config": {
+                "name": "s",
+                "layers": [
+                    {"class_name": "Dense", "config": {"name": "d"}},
+                    {
+                        "class_name": "Bidirectional",
+                        "config": {"name": "bi", "layer": {"class_name": "LSTM", "config": "x"}},
+                    },
+                ],
+            },
+        },
+        "the layer of model/s/bi (LSTM) has a config that is a JSON string, not an object",
+    ),
+]
 
 
 def broken_keras_zip() -> st.SearchStrategy[Content]:
@@ -951,39 +974,27 @@ def broken_npz(source: Path) -> st.SearchStrategy[Content]:
     )
 
 
-SAFETY_CONFIG = (
-    "safety.py read_config passes a model_config attribute that is not a string through str(), "
-    "and parse_config returns None for a config that is JSON but not an object: validate "
-    "accepts the file as a model without a config"
+UNREADABLE_FIX = (
+    "Fix: restore the file or re-save the model from its source; if it is the output of a step, "
+    "delete it and rerun the step."
 )
-SAFETY_CONFIG_PARTS = (
-    "safety.py checks a model config's code references, not its shape: a class_name that is not "
-    "a string, a config that is not an object, layers that are not objects pass validate"
-)
-INSPECT_H5_OPEN = (
-    "inspection.py _inspect_h5 opens the file with h5py outside any error handling: a "
-    "truncated or garbled HDF5 file raises OSError"
-)
-INSPECT_H5_CONFIG = (
-    "inspection.py _inspect_h5 hands a model_config attribute that is not a string to "
-    "parse_config (TypeError: no len(), or not str/bytes), and accepts a config attribute that "
-    "is JSON but not an object"
-)
-INSPECT_CONFIG = (
-    "inspection.py accepts a model config that is JSON but not an object (parse_config returns "
-    "None) and one whose parts have the wrong types; a compile_config that is not an object "
-    "raises AttributeError"
-)
-INSPECT_MEMBERS = (
-    "inspection.py _inspect_keras_zip parses metadata.json with json.loads and opens "
-    "model.weights.h5 with h5py outside any error handling (JSONDecodeError, AttributeError "
-    "when metadata.json is not an object, OSError)"
-)
+#: the model files of the project, by the model validate reports them for
+MODELS = {"model_keras": "dense", "model_h5": "dense_h5", "model_plain": "plain"}
 
 
-@pytest.mark.parametrize(
-    "verb", ["validate", pytest.param("inspect", marks=xfail(INSPECT_H5_OPEN))]
-)
+def model_error(verb: str, project: Project, name: str, message: str) -> str:
+    """The line ``verb`` prints when it refuses the model file ``name`` with ``message``."""
+    if verb == "validate":
+        return validate_error(project, message, MODELS[name])
+    return cli_error(message)
+
+
+def unreadable(path: Path, what: str, detail: str) -> str:
+    """modelfile.py's message for a file it cannot read."""
+    return f"{path} is not a readable {what} ({detail}). {UNREADABLE_FIX}"
+
+
+@pytest.mark.parametrize("verb", ["validate", "inspect"])
 @FUZZ
 @given(content=broken_hdf5())
 def test_broken_hdf5_is_refused(
@@ -991,18 +1002,20 @@ def test_broken_hdf5_is_refused(
 ) -> None:
     with copy_of(template) as project:
         put(project.model_h5, content)
-        assert_refused(verb, project, project.model_h5, capfd)
+        line = assert_refused(verb, project, project.model_h5, capfd)
+        # every word but h5py's own, after "OSError: "
+        pattern = re.escape(
+            model_error(verb, project, "model_h5", unreadable(project.model_h5, "HDF5 file", "@"))
+        )
+        details = r"(empty file|no HDF5 signature: truncated or not HDF5|OSError: .+)"
+        assert re.fullmatch(pattern.replace("@", details), line), line
 
 
 @pytest.mark.parametrize(
     ("verb", "attribute"),
-    [
-        pytest.param("validate", "model_config", marks=xfail(SAFETY_CONFIG)),
-        pytest.param("inspect", "model_config", marks=xfail(INSPECT_H5_CONFIG)),
-        pytest.param("inspect", "training_config", marks=xfail(INSPECT_H5_CONFIG)),
-    ],
+    [("validate", "model_config"), ("inspect", "model_config"), ("inspect", "training_config")],
 )
-@XFAIL_FUZZ
+@FUZZ
 @given(value=BAD_ATTRIBUTE)
 def test_an_hdf5_config_attribute_that_is_not_a_config_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str], verb: str, attribute: str, value: Any
@@ -1013,18 +1026,65 @@ def test_an_hdf5_config_attribute_that_is_not_a_config_is_refused(
 
 
 @pytest.mark.parametrize(
-    "verb",
+    ("verb", "attribute", "value", "detail"),
     [
-        pytest.param("validate", marks=xfail(SAFETY_CONFIG)),
-        pytest.param("inspect", marks=xfail(INSPECT_H5_CONFIG)),
+        ("validate", "model_config", 0, "its model config is an integer (int64), not JSON text"),
+        (
+            "inspect",
+            "model_config",
+            np.array([1, 2]),
+            "its model config is an array (int64, shape (2,)), not JSON text",
+        ),
+        ("validate", "model_config", "[1, 2]", "its model config is a JSON array, not an object"),
+        ("inspect", "model_config", "[1, 2]", "its model config is a JSON array, not an object"),
+        (
+            "inspect",
+            "training_config",
+            b"null",
+            "its training_config is a JSON null, not an object",
+        ),
+        (
+            "validate",
+            "training_config",
+            '"x"',
+            "its training_config is a JSON string, not an object",
+        ),
+        (
+            "inspect",
+            "training_config",
+            True,
+            "its training_config is a boolean (bool), not JSON text",
+        ),
     ],
 )
-def test_an_h5_model_config_that_is_a_json_array_is_refused(
+def test_an_hdf5_config_attribute_that_is_not_a_config_exactly(
+    template: Project,
+    capfd: pytest.CaptureFixture[str],
+    verb: str,
+    attribute: str,
+    value: Any,
+    detail: str,
+) -> None:
+    with copy_of(template) as project:
+        put(project.model_h5, h5_attribute(attribute, value))
+        line = assert_refused(verb, project, project.model_h5, capfd)
+        message = unreadable(project.model_h5, "model file", detail)
+        assert line == model_error(verb, project, "model_h5", message)
+
+
+@pytest.mark.parametrize("verb", ["validate", "inspect"])
+def test_a_model_config_that_is_not_utf8(
     template: Project, capfd: pytest.CaptureFixture[str], verb: str
 ) -> None:
     with copy_of(template) as project:
-        put(project.model_h5, h5_attribute("model_config", "[1, 2]"))
-        assert_refused(verb, project, project.model_h5, capfd)
+        put(project.model_plain, keras_zip_with("config.json", b"{\xff}"))
+        line = assert_refused(verb, project, project.model_plain, capfd)
+        message = (
+            f"The model config in {project.model_plain} is not valid JSON ('utf-8' codec can't "
+            "decode byte 0xff in position 1: invalid start byte). Fix: re-save the model with "
+            "Keras, or replace the file."
+        )
+        assert line == model_error(verb, project, "model_plain", message)
 
 
 @pytest.mark.parametrize("verb", ["validate", "inspect"])
@@ -1038,14 +1098,8 @@ def test_broken_keras_archive_is_refused(
         assert_refused(verb, project, project.model_plain, capfd)
 
 
-@pytest.mark.parametrize(
-    "verb",
-    [
-        pytest.param("validate", marks=xfail(SAFETY_CONFIG)),
-        pytest.param("inspect", marks=xfail(INSPECT_CONFIG)),
-    ],
-)
-@XFAIL_FUZZ
+@pytest.mark.parametrize("verb", ["validate", "inspect"])
+@FUZZ
 @given(data=BAD_CONFIG_TEXT | non_utf8())
 def test_a_keras_config_json_that_is_not_an_object_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str], verb: str, data: bytes
@@ -1056,29 +1110,49 @@ def test_a_keras_config_json_that_is_not_an_object_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("verb", "name"),
+    ("verb", "data", "kind"),
+    [("validate", b"[1]", "array"), ("inspect", b"null", "null"), ("inspect", b'"x"', "string")],
+)
+def test_a_keras_config_json_that_is_not_an_object_exactly(
+    template: Project, capfd: pytest.CaptureFixture[str], verb: str, data: bytes, kind: str
+) -> None:
+    with copy_of(template) as project:
+        put(project.model_plain, keras_zip_with("config.json", data))
+        line = assert_refused(verb, project, project.model_plain, capfd)
+        detail = f"its model config is a JSON {kind}, not an object"
+        message = unreadable(project.model_plain, "model file", detail)
+        assert line == model_error(verb, project, "model_plain", message)
+
+
+@pytest.mark.parametrize(
+    ("verb", "name", "config", "detail"),
     [
-        pytest.param(verb, name, marks=xfail(reason), id=f"{verb}-{name}")
-        for verb, reason in (("validate", SAFETY_CONFIG_PARTS), ("inspect", INSPECT_CONFIG))
+        pytest.param(verb, name, config, detail, id=f"{verb}-{name}-{index}")
+        for verb in ("validate", "inspect")
         for name in ("model_plain", "model_h5")
+        for index, (config, detail) in enumerate(BAD_CONFIG_PARTS)
     ],
 )
-@XFAIL_FUZZ
-@given(config=BAD_CONFIG_PARTS)
 def test_a_model_config_whose_parts_have_the_wrong_types_is_refused(
-    template: Project, capfd: pytest.CaptureFixture[str], verb: str, name: str, config: bytes
+    template: Project,
+    capfd: pytest.CaptureFixture[str],
+    verb: str,
+    name: str,
+    config: dict[str, Any],
+    detail: str,
 ) -> None:
     with copy_of(template) as project:
         path = project.file(name)
         if name == "model_h5":
-            put(path, h5_attribute("model_config", config.decode()))
+            put(path, h5_attribute("model_config", json.dumps(config)))
         else:
-            put(path, keras_zip_with("config.json", config))
-        assert_refused(verb, project, path, capfd)
+            put(path, keras_zip_with("config.json", json.dumps(config).encode()))
+        line = assert_refused(verb, project, path, capfd)
+        message = unreadable(path, "model file", f"its model config: {detail}")
+        assert line == model_error(verb, project, name, message)
 
 
-@pytest.mark.xfail(strict=True, reason=INSPECT_MEMBERS)
-@XFAIL_FUZZ
+@FUZZ
 @given(
     member=st.sampled_from(["metadata.json", "model.weights.h5"]),
     data=BAD_CONFIG_TEXT | non_utf8() | st.binary(max_size=100),
@@ -1089,6 +1163,39 @@ def test_broken_members_of_a_keras_archive_are_refused_by_inspect(
     with copy_of(template) as project:
         put(project.model_plain, keras_zip_with(member, data))
         assert_refused("inspect", project, project.model_plain, capfd)
+
+
+@pytest.mark.parametrize(
+    ("member", "data", "message"),
+    [
+        (
+            "metadata.json",
+            b"[1]",
+            "{path} is not a readable model file (its metadata.json is a JSON array, not an "
+            "object). " + UNREADABLE_FIX,
+        ),
+        (
+            "metadata.json",
+            b"{bad",
+            "The metadata.json in {path} is not valid JSON (Expecting property name enclosed in "
+            "double quotes: line 1 column 2 (char 1)). Fix: re-save the model with Keras, or "
+            "replace the file.",
+        ),
+        (
+            "model.weights.h5",
+            b"junk",
+            "{path} is not a readable .keras archive (member 'model.weights.h5' is not HDF5). "
+            + UNREADABLE_FIX,
+        ),
+    ],
+)
+def test_broken_members_of_a_keras_archive_exactly(
+    template: Project, capfd: pytest.CaptureFixture[str], member: str, data: bytes, message: str
+) -> None:
+    with copy_of(template) as project:
+        put(project.model_plain, keras_zip_with(member, data))
+        line = assert_refused("inspect", project, project.model_plain, capfd)
+        assert line == cli_error(message.format(path=project.model_plain))
 
 
 @FUZZ
