@@ -23,6 +23,7 @@ from pathlib import Path
 
 from harness.core.config import Config, Environment, load_config
 from harness.core.errors import ConfigError
+from harness.core.files import read_text
 from harness.core.specs import DEFAULT_SOURCE, Spec
 
 REQUIREMENTS = "requirements"
@@ -144,15 +145,26 @@ def lock_problem(config: Config, env: Environment, root: Path) -> str | None:
             f"{env.name}: pins nothing in {config.path}. Fix: write "
             f'{env.name} = {{ tensorflow = "X.Y.Z", keras = "X.Y.Z" }}.'
         )
-    if not source.exists() or source.read_text(encoding="utf-8") != requirements_in(env):
+    if _read(source, "Requirements file", env.name) != requirements_in(env):
         return f"{env.name}: {source} does not match its pins in {config.path}. {fix}"
-    if not lock.exists():
+    locked_text = _read(lock, "Lock file", env.name)
+    if locked_text is None:
         return f"{env.name}: {lock} is missing. {fix}"
-    locked = set(lock.read_text(encoding="utf-8").split())
+    locked = set(locked_text.split())
     for dist, version in env.pins:
         if f"{dist}=={version}" not in locked:
             return f"{env.name}: {lock} does not pin {dist}=={version}. {fix}"
     return None
+
+
+def _read(path: Path, what: str, env: str) -> str | None:
+    """The text of ``requirements/<env>.in`` or ``.txt``, None when it does not exist (stale);
+    refused in one line when it is not a regular file or not UTF-8 (a device is not an empty
+    file, and a FIFO would block)."""
+    if not (path.exists() or path.is_symlink()):
+        return None
+    fix = f"delete it and rewrite it with tox -e pin -- {env}."
+    return read_text(path, what=what, fix=fix, error=ConfigError, not_a_file=fix)
 
 
 def lock_problems(config: Config, root: Path) -> list[str]:

@@ -9,8 +9,8 @@ accepts, with one of its files broken: JSON and TOML that do not parse, are not 
 values of the wrong type; truncated or garbled HDF5, zip and ``.npz`` files; folders, FIFOs and
 devices where a file belongs.
 
-Cases marked ``xfail`` fail in code another change owns (the registry reader, the pre-flight
-checks, ``inspect``'s readers); each reason names the bug.
+Where a refusal once failed (in the registry's reader, the pre-flight checks, the model-file
+reader, ``inspect``, ``docs`` and ``pin``), the line it prints is asserted word for word.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import io
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import stat
@@ -38,7 +39,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import error_line, main
@@ -53,26 +54,18 @@ SOURCE_H5 = ROOT / "tests/fixtures/dense_regression.2.13.h5"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: seconds one command may take before the test calls it a hang
 HANG = 5.0
-#: the deadline where a FIFO may block (the known hangs are strict xfails: keep them short)
+#: the deadline where a FIFO may block (a FIFO is refused before it is opened: keep it short)
 FIFO_HANG = 1.5
 
 FUZZ = settings(
     max_examples=int(os.environ.get("BAD_INPUT_EXAMPLES", "25")),
     deadline=None,
     database=None,  # nothing written into the checkout
-    # the same examples on every run (the strict xfails stay stable); BAD_INPUT_EXAMPLES=N runs
-    # N random examples per test instead, to explore
+    # the same examples on every run; BAD_INPUT_EXAMPLES=N runs N random examples per test
+    # instead, to explore
     derandomize="BAD_INPUT_EXAMPLES" not in os.environ,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-#: the hypothesis settings of a test that fails until another change lands: no shrinking
-XFAIL_FUZZ = settings(FUZZ, phases=[Phase.explicit, Phase.generate])
-
-
-def xfail(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 # ---------------------------------------------------------------------- the project
@@ -377,6 +370,21 @@ def assert_refused(
     return line
 
 
+def cli_error(message: str) -> str:
+    """The line a verb prints for a refused input."""
+    return f"keras-harness: error: {message}"
+
+
+def validate_error(project: Project, message: str, model: str | None = None) -> str:
+    """``validate``'s line for an error in the registry: the file itself, or the entry of
+    ``model`` (at its line)."""
+    if model is None:
+        return f"{project.registry}: error: {message}"
+    text = project.registry.read_text(encoding="utf-8")
+    line = text.count("\n", 0, text.index(f'"{model}":', text.index('"models":'))) + 1
+    return f"{project.registry}:{line}: error: model {model!r}: {message}"
+
+
 # ---------------------------------------------------------------------- writing bad files
 
 FOLDER, FIFO, DEVICE = "<folder>", "<fifo>", "<device>"
@@ -611,12 +619,6 @@ def test_the_template_project_is_accepted(
 
 # ---------------------------------------------------------------------- JSON and TOML
 
-REGISTRY_READER = (
-    "registry.py _read_raw reads with path.read_text() and catches only FileNotFoundError: "
-    "a registry that is not UTF-8 raises UnicodeDecodeError, a folder IsADirectoryError, and a "
-    "FIFO blocks"
-)
-
 
 @FUZZ
 @given(data=st.data())
@@ -624,8 +626,7 @@ def test_json_that_does_not_parse_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str], data: st.DataObject
 ) -> None:
     verb, name = data.draw(st.sampled_from(targets(JSON_FILES)), label="target")
-    # a registry that is not UTF-8 is an xfail of its own (REGISTRY_READER)
-    content = data.draw(json_garbage() if name == "registry" else json_garbage() | non_utf8())
+    content = data.draw(json_garbage() | non_utf8())
     with copy_of(template) as project:
         put(project.file(name), content)
         assert_refused(verb, project, project.file(name), capfd)
@@ -683,11 +684,12 @@ def test_toml_of_the_wrong_types_is_refused(
         assert_refused(verb, project, path, capfd)
 
 
-REGISTRY_PARSER = (
-    "registry.py _read_raw catches only JSONDecodeError from json.loads: a registry nested "
-    "too deeply raises RecursionError, one with an integer of over 4300 digits ValueError"
-)
 DEEP = 100_000
+#: why the parser gives up on each document of beyond_the_parser
+GAVE_UP = {
+    "deep": "it nests too deeply",
+    "long": "Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits",
+}
 
 
 def beyond_the_parser(name: str) -> list[Any]:
@@ -706,7 +708,6 @@ def beyond_the_parser(name: str) -> list[Any]:
             name,
             *case.values,
             id=f"{verb}-{name}-{case.id}",
-            marks=[xfail(REGISTRY_PARSER)] if name == "registry" else [],
         )
         for verb, name in targets((*JSON_FILES, *TOML_FILES))
         for case in beyond_the_parser(name)
@@ -718,47 +719,81 @@ def test_a_document_the_parser_gives_up_on_is_refused(
     """Nesting deeper than the recursion limit; an integer longer than Python converts."""
     with copy_of(template) as project:
         put(project.file(name), content)
-        assert_refused(verb, project, project.file(name), capfd)
+        line = assert_refused(verb, project, project.file(name), capfd)
+        if name == "registry":
+            why = GAVE_UP["deep" if content.endswith(b"[") else "long"]
+            message = (
+                f"Registry {project.registry} cannot be read as JSON: {why}. Fix: correct it (a "
+                "registry is a few levels of objects, strings and small numbers) or restore it "
+                "from git."
+            )
+            assert line == (
+                validate_error(project, message) if verb == "validate" else cli_error(message)
+            )
 
 
 # ---------------------------------------------------------------------- folders, FIFOs, devices
 
-PREFLIGHT_INPUTS = (
-    "preflight.py _check_inputs opens the registry's inputs file with open(): a FIFO blocks"
+README_NOT_A_FILE = (
+    "put the project's README there (a regular file), or pass --root with the folder that holds it."
 )
-INSPECT_FIFO = "inspection.py inspect_path opens a FIFO (zipfile.is_zipfile): it blocks"
-DOCS_READER = (
-    "docs.py expected_docs and write_docs read README.md (and the docs they compare) with "
-    "path.read_text(): a folder raises IsADirectoryError, a file that is not UTF-8 "
-    "UnicodeDecodeError, a missing README.md FileNotFoundError, and a FIFO blocks"
-)
-PIN_READER = (
-    "toxenvs.py lock_problem reads requirements/<env>.in and .txt with path.read_text(): a "
-    "folder raises IsADirectoryError, a file that is not UTF-8 UnicodeDecodeError, a FIFO "
-    "blocks, and a device reads as empty (reported stale, exit 1)"
-)
-#: (verb, file, kind) -> the bug that makes it fail, in code this change does not own
-SPECIAL_XFAILS = {
-    ("validate", "registry", FOLDER): REGISTRY_READER,
-    ("validate", "registry", FIFO): REGISTRY_READER,
-    ("convert", "registry", FOLDER): REGISTRY_READER,
-    ("convert", "registry", FIFO): REGISTRY_READER,
-    ("validate", "inputs", FIFO): PREFLIGHT_INPUTS,
-    **{("inspect", name, FIFO): INSPECT_FIFO for name in READS["inspect"]},
-    ("docs", "readme", FOLDER): DOCS_READER,
-    ("docs", "readme", FIFO): DOCS_READER,
-    ("pin", "requirements_in", FOLDER): PIN_READER,
-    ("pin", "requirements_in", FIFO): PIN_READER,
-    ("pin", "requirements_in", DEVICE): PIN_READER,
+REPIN = "delete it and rewrite it with tox -e pin -- tf216."
+#: what the common reader (core/files.py) calls each kind of special file
+KIND_NAMES = {FOLDER: "a folder", FIFO: "a FIFO (named pipe)", DEVICE: "a character device"}
+
+
+def not_a_file(what: str, path: Path, kind: str, fix: str) -> str:
+    return f"{what} {path} is {KIND_NAMES[kind]}, not a file. Fix: {fix}"
+
+
+#: (verb, file, kind) -> the exact line of its refusal, for the readers that once failed here
+SPECIAL_LINES: dict[tuple[str, str, str], Callable[[Project, str], str]] = {
+    **{
+        ("validate", "registry", kind): lambda p, k: validate_error(
+            p, not_a_file("Registry", p.registry, k, "give the path of a regular file.")
+        )
+        for kind in KIND_NAMES
+    },
+    **{
+        ("convert", "registry", kind): lambda p, k: cli_error(
+            not_a_file("Registry", p.registry, k, "give the path of a regular file.")
+        )
+        for kind in KIND_NAMES
+    },
+    **{
+        ("validate", "inputs", kind): lambda p, k: validate_error(
+            p,
+            not_a_file("inputs file", p.inputs, k, 'make its "inputs" the path of an .npz file.'),
+            "dense",
+        )
+        for kind in KIND_NAMES
+    },
+    **{
+        ("docs", "readme", kind): lambda p, k: cli_error(
+            not_a_file("README", p.readme, k, README_NOT_A_FILE)
+        )
+        for kind in KIND_NAMES
+    },
+    **{
+        ("pin", "requirements_in", kind): lambda p, k: cli_error(
+            not_a_file("Requirements file", p.requirements_in, k, REPIN)
+        )
+        for kind in KIND_NAMES
+    },
+    **{
+        ("inspect", name, FIFO): lambda p, k, name=name: cli_error(
+            f"{p.file(name)} is a FIFO, not a regular file. Fix: pass the model file itself (a "
+            ".keras zip, an .h5 file or a SavedModel folder)."
+        )
+        for name in READS["inspect"]
+    },
 }
 
 
 def special_cases() -> Iterator[Any]:
     for verb, name in targets(tuple({n for names in READS.values() for n in names})):
         for kind in (FOLDER, FIFO, DEVICE):
-            reason = SPECIAL_XFAILS.get((verb, name, kind))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            yield pytest.param(verb, name, kind, marks=marks, id=f"{verb}-{name}-{kind[1:-1]}")
+            yield pytest.param(verb, name, kind, id=f"{verb}-{name}-{kind[1:-1]}")
 
 
 @pytest.mark.parametrize(("verb", "name", "kind"), list(special_cases()))
@@ -768,7 +803,10 @@ def test_a_folder_fifo_or_device_instead_of_a_file_is_refused(
     with copy_of(template) as project:
         put(project.file(name), kind)
         seconds = FIFO_HANG if kind == FIFO else HANG
-        assert_refused(verb, project, project.file(name), capfd, seconds)
+        line = assert_refused(verb, project, project.file(name), capfd, seconds)
+        expected = SPECIAL_LINES.get((verb, name, kind))
+        if expected is not None:
+            assert line == expected(project, kind)
 
 
 # ---------------------------------------------------------------------- HDF5, zip, npz
@@ -851,17 +889,49 @@ def keras_zip_with(member: str, data: bytes) -> Content:
     return Content(f"{SOURCE_MODEL.name} with {member}={data!r}", make)
 
 
-#: a model config that is an object whose parts have the wrong types
-BAD_CONFIG_PARTS = st.sampled_from(
-    [
+#: model configs that are objects whose parts have the wrong types, and what is wrong
+BAD_CONFIG_PARTS = [
+    (
         {"class_name": 5, "config": {}},
+        "the model has a class_name that is a JSON number, not a string",
+    ),
+    (
         {"class_name": "Sequential", "config": [1, 2]},
+        "layer 0 of the model's config (a legacy array of layers) is a JSON number, not an object",
+    ),
+    (
         {"class_name": "Sequential", "config": {"layers": "dense"}},
+        "the model (Sequential) has layers that are a JSON string, not an array",
+    ),
+    (
         {"class_name": "Sequential", "config": {"layers": [1, None]}},
+        "layer 0 of the model is a JSON number, not an object",
+    ),
+    (
         {"class_name": "Functional", "config": {"layers": [{"class_name": None}]}},
+        "layer 0 of the model has a class_name that is a JSON null, not a string",
+    ),
+    (
         {"class_name": "Sequential", "compile_config": [1]},
-    ]
-).map(lambda config: json.dumps(config).encode())
+        "compile_config is a JSON array, not an object",
+    ),
+    (
+        {
+            "class_name": "Sequential",
+            "config": {
+                "name": "s",
+                "layers": [
+                    {"class_name": "Dense", "config": {"name": "d"}},
+                    {
+                        "class_name": "Bidirectional",
+                        "config": {"name": "bi", "layer": {"class_name": "LSTM", "config": "x"}},
+                    },
+                ],
+            },
+        },
+        "the layer of model/s/bi (LSTM) has a config that is a JSON string, not an object",
+    ),
+]
 
 
 def broken_keras_zip() -> st.SearchStrategy[Content]:
@@ -904,39 +974,27 @@ def broken_npz(source: Path) -> st.SearchStrategy[Content]:
     )
 
 
-SAFETY_CONFIG = (
-    "safety.py read_config passes a model_config attribute that is not a string through str(), "
-    "and parse_config returns None for a config that is JSON but not an object: validate "
-    "accepts the file as a model without a config"
+UNREADABLE_FIX = (
+    "Fix: restore the file or re-save the model from its source; if it is the output of a step, "
+    "delete it and rerun the step."
 )
-SAFETY_CONFIG_PARTS = (
-    "safety.py checks a model config's code references, not its shape: a class_name that is not "
-    "a string, a config that is not an object, layers that are not objects pass validate"
-)
-INSPECT_H5_OPEN = (
-    "inspection.py _inspect_h5 opens the file with h5py outside any error handling: a "
-    "truncated or garbled HDF5 file raises OSError"
-)
-INSPECT_H5_CONFIG = (
-    "inspection.py _inspect_h5 hands a model_config attribute that is not a string to "
-    "parse_config (TypeError: no len(), or not str/bytes), and accepts a config attribute that "
-    "is JSON but not an object"
-)
-INSPECT_CONFIG = (
-    "inspection.py accepts a model config that is JSON but not an object (parse_config returns "
-    "None) and one whose parts have the wrong types; a compile_config that is not an object "
-    "raises AttributeError"
-)
-INSPECT_MEMBERS = (
-    "inspection.py _inspect_keras_zip parses metadata.json with json.loads and opens "
-    "model.weights.h5 with h5py outside any error handling (JSONDecodeError, AttributeError "
-    "when metadata.json is not an object, OSError)"
-)
+#: the model files of the project, by the model validate reports them for
+MODELS = {"model_keras": "dense", "model_h5": "dense_h5", "model_plain": "plain"}
 
 
-@pytest.mark.parametrize(
-    "verb", ["validate", pytest.param("inspect", marks=xfail(INSPECT_H5_OPEN))]
-)
+def model_error(verb: str, project: Project, name: str, message: str) -> str:
+    """The line ``verb`` prints when it refuses the model file ``name`` with ``message``."""
+    if verb == "validate":
+        return validate_error(project, message, MODELS[name])
+    return cli_error(message)
+
+
+def unreadable(path: Path, what: str, detail: str) -> str:
+    """modelfile.py's message for a file it cannot read."""
+    return f"{path} is not a readable {what} ({detail}). {UNREADABLE_FIX}"
+
+
+@pytest.mark.parametrize("verb", ["validate", "inspect"])
 @FUZZ
 @given(content=broken_hdf5())
 def test_broken_hdf5_is_refused(
@@ -944,18 +1002,20 @@ def test_broken_hdf5_is_refused(
 ) -> None:
     with copy_of(template) as project:
         put(project.model_h5, content)
-        assert_refused(verb, project, project.model_h5, capfd)
+        line = assert_refused(verb, project, project.model_h5, capfd)
+        # every word but h5py's own, after "OSError: "
+        pattern = re.escape(
+            model_error(verb, project, "model_h5", unreadable(project.model_h5, "HDF5 file", "@"))
+        )
+        details = r"(empty file|no HDF5 signature: truncated or not HDF5|OSError: .+)"
+        assert re.fullmatch(pattern.replace("@", details), line), line
 
 
 @pytest.mark.parametrize(
     ("verb", "attribute"),
-    [
-        pytest.param("validate", "model_config", marks=xfail(SAFETY_CONFIG)),
-        pytest.param("inspect", "model_config", marks=xfail(INSPECT_H5_CONFIG)),
-        pytest.param("inspect", "training_config", marks=xfail(INSPECT_H5_CONFIG)),
-    ],
+    [("validate", "model_config"), ("inspect", "model_config"), ("inspect", "training_config")],
 )
-@XFAIL_FUZZ
+@FUZZ
 @given(value=BAD_ATTRIBUTE)
 def test_an_hdf5_config_attribute_that_is_not_a_config_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str], verb: str, attribute: str, value: Any
@@ -966,18 +1026,65 @@ def test_an_hdf5_config_attribute_that_is_not_a_config_is_refused(
 
 
 @pytest.mark.parametrize(
-    "verb",
+    ("verb", "attribute", "value", "detail"),
     [
-        pytest.param("validate", marks=xfail(SAFETY_CONFIG)),
-        pytest.param("inspect", marks=xfail(INSPECT_H5_CONFIG)),
+        ("validate", "model_config", 0, "its model config is an integer (int64), not JSON text"),
+        (
+            "inspect",
+            "model_config",
+            np.array([1, 2]),
+            "its model config is an array (int64, shape (2,)), not JSON text",
+        ),
+        ("validate", "model_config", "[1, 2]", "its model config is a JSON array, not an object"),
+        ("inspect", "model_config", "[1, 2]", "its model config is a JSON array, not an object"),
+        (
+            "inspect",
+            "training_config",
+            b"null",
+            "its training_config is a JSON null, not an object",
+        ),
+        (
+            "validate",
+            "training_config",
+            '"x"',
+            "its training_config is a JSON string, not an object",
+        ),
+        (
+            "inspect",
+            "training_config",
+            True,
+            "its training_config is a boolean (bool), not JSON text",
+        ),
     ],
 )
-def test_an_h5_model_config_that_is_a_json_array_is_refused(
+def test_an_hdf5_config_attribute_that_is_not_a_config_exactly(
+    template: Project,
+    capfd: pytest.CaptureFixture[str],
+    verb: str,
+    attribute: str,
+    value: Any,
+    detail: str,
+) -> None:
+    with copy_of(template) as project:
+        put(project.model_h5, h5_attribute(attribute, value))
+        line = assert_refused(verb, project, project.model_h5, capfd)
+        message = unreadable(project.model_h5, "model file", detail)
+        assert line == model_error(verb, project, "model_h5", message)
+
+
+@pytest.mark.parametrize("verb", ["validate", "inspect"])
+def test_a_model_config_that_is_not_utf8(
     template: Project, capfd: pytest.CaptureFixture[str], verb: str
 ) -> None:
     with copy_of(template) as project:
-        put(project.model_h5, h5_attribute("model_config", "[1, 2]"))
-        assert_refused(verb, project, project.model_h5, capfd)
+        put(project.model_plain, keras_zip_with("config.json", b"{\xff}"))
+        line = assert_refused(verb, project, project.model_plain, capfd)
+        message = (
+            f"The model config in {project.model_plain} is not valid JSON ('utf-8' codec can't "
+            "decode byte 0xff in position 1: invalid start byte). Fix: re-save the model with "
+            "Keras, or replace the file."
+        )
+        assert line == model_error(verb, project, "model_plain", message)
 
 
 @pytest.mark.parametrize("verb", ["validate", "inspect"])
@@ -991,14 +1098,8 @@ def test_broken_keras_archive_is_refused(
         assert_refused(verb, project, project.model_plain, capfd)
 
 
-@pytest.mark.parametrize(
-    "verb",
-    [
-        pytest.param("validate", marks=xfail(SAFETY_CONFIG)),
-        pytest.param("inspect", marks=xfail(INSPECT_CONFIG)),
-    ],
-)
-@XFAIL_FUZZ
+@pytest.mark.parametrize("verb", ["validate", "inspect"])
+@FUZZ
 @given(data=BAD_CONFIG_TEXT | non_utf8())
 def test_a_keras_config_json_that_is_not_an_object_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str], verb: str, data: bytes
@@ -1009,29 +1110,49 @@ def test_a_keras_config_json_that_is_not_an_object_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("verb", "name"),
+    ("verb", "data", "kind"),
+    [("validate", b"[1]", "array"), ("inspect", b"null", "null"), ("inspect", b'"x"', "string")],
+)
+def test_a_keras_config_json_that_is_not_an_object_exactly(
+    template: Project, capfd: pytest.CaptureFixture[str], verb: str, data: bytes, kind: str
+) -> None:
+    with copy_of(template) as project:
+        put(project.model_plain, keras_zip_with("config.json", data))
+        line = assert_refused(verb, project, project.model_plain, capfd)
+        detail = f"its model config is a JSON {kind}, not an object"
+        message = unreadable(project.model_plain, "model file", detail)
+        assert line == model_error(verb, project, "model_plain", message)
+
+
+@pytest.mark.parametrize(
+    ("verb", "name", "config", "detail"),
     [
-        pytest.param(verb, name, marks=xfail(reason), id=f"{verb}-{name}")
-        for verb, reason in (("validate", SAFETY_CONFIG_PARTS), ("inspect", INSPECT_CONFIG))
+        pytest.param(verb, name, config, detail, id=f"{verb}-{name}-{index}")
+        for verb in ("validate", "inspect")
         for name in ("model_plain", "model_h5")
+        for index, (config, detail) in enumerate(BAD_CONFIG_PARTS)
     ],
 )
-@XFAIL_FUZZ
-@given(config=BAD_CONFIG_PARTS)
 def test_a_model_config_whose_parts_have_the_wrong_types_is_refused(
-    template: Project, capfd: pytest.CaptureFixture[str], verb: str, name: str, config: bytes
+    template: Project,
+    capfd: pytest.CaptureFixture[str],
+    verb: str,
+    name: str,
+    config: dict[str, Any],
+    detail: str,
 ) -> None:
     with copy_of(template) as project:
         path = project.file(name)
         if name == "model_h5":
-            put(path, h5_attribute("model_config", config.decode()))
+            put(path, h5_attribute("model_config", json.dumps(config)))
         else:
-            put(path, keras_zip_with("config.json", config))
-        assert_refused(verb, project, path, capfd)
+            put(path, keras_zip_with("config.json", json.dumps(config).encode()))
+        line = assert_refused(verb, project, path, capfd)
+        message = unreadable(path, "model file", f"its model config: {detail}")
+        assert line == model_error(verb, project, name, message)
 
 
-@pytest.mark.xfail(strict=True, reason=INSPECT_MEMBERS)
-@XFAIL_FUZZ
+@FUZZ
 @given(
     member=st.sampled_from(["metadata.json", "model.weights.h5"]),
     data=BAD_CONFIG_TEXT | non_utf8() | st.binary(max_size=100),
@@ -1042,6 +1163,39 @@ def test_broken_members_of_a_keras_archive_are_refused_by_inspect(
     with copy_of(template) as project:
         put(project.model_plain, keras_zip_with(member, data))
         assert_refused("inspect", project, project.model_plain, capfd)
+
+
+@pytest.mark.parametrize(
+    ("member", "data", "message"),
+    [
+        (
+            "metadata.json",
+            b"[1]",
+            "{path} is not a readable model file (its metadata.json is a JSON array, not an "
+            "object). " + UNREADABLE_FIX,
+        ),
+        (
+            "metadata.json",
+            b"{bad",
+            "The metadata.json in {path} is not valid JSON (Expecting property name enclosed in "
+            "double quotes: line 1 column 2 (char 1)). Fix: re-save the model with Keras, or "
+            "replace the file.",
+        ),
+        (
+            "model.weights.h5",
+            b"junk",
+            "{path} is not a readable .keras archive (member 'model.weights.h5' is not HDF5). "
+            + UNREADABLE_FIX,
+        ),
+    ],
+)
+def test_broken_members_of_a_keras_archive_exactly(
+    template: Project, capfd: pytest.CaptureFixture[str], member: str, data: bytes, message: str
+) -> None:
+    with copy_of(template) as project:
+        put(project.model_plain, keras_zip_with(member, data))
+        line = assert_refused("inspect", project, project.model_plain, capfd)
+        assert line == cli_error(message.format(path=project.model_plain))
 
 
 @FUZZ
@@ -1059,46 +1213,80 @@ def test_broken_npz_is_refused(
 # ---------------------------------------------------------------------- the other readers
 
 
+def not_utf8(what: str, path: Path, fix: str) -> str:
+    """The common reader's message for the bytes test_a_file_that_is_not_utf8_is_refused
+    writes."""
+    return (
+        f"{what} {path} is not UTF-8 text: byte 0xff at offset 13 (invalid start byte). Fix: {fix}"
+    )
+
+
+REGISTRY_NOT_UTF8 = "save it as UTF-8 JSON in the recipe's format, or restore it from git."
+#: (verb, file) -> the exact line of its refusal
+NOT_UTF8_LINES: dict[tuple[str, str], Callable[[Project], str]] = {
+    ("validate", "registry"): lambda p: validate_error(
+        p, not_utf8("Registry", p.registry, REGISTRY_NOT_UTF8)
+    ),
+    ("convert", "registry"): lambda p: cli_error(
+        not_utf8("Registry", p.registry, REGISTRY_NOT_UTF8)
+    ),
+    ("docs", "readme"): lambda p: cli_error(
+        not_utf8("README", p.readme, "save it as UTF-8 text, or restore it from git.")
+    ),
+    ("pin", "requirements_in"): lambda p: cli_error(
+        not_utf8("Requirements file", p.requirements_in, REPIN)
+    ),
+}
+
+
 @pytest.mark.parametrize(
     ("verb", "name"),
     [
-        pytest.param("validate", "registry", marks=xfail(REGISTRY_READER)),
-        pytest.param("convert", "registry", marks=xfail(REGISTRY_READER)),
-        pytest.param("docs", "readme", marks=xfail(DOCS_READER)),
-        pytest.param("pin", "requirements_in", marks=xfail(PIN_READER)),
+        ("validate", "registry"),
+        ("convert", "registry"),
+        ("docs", "readme"),
+        ("pin", "requirements_in"),
     ],
 )
 def test_a_file_that_is_not_utf8_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str], verb: str, name: str
 ) -> None:
-    """Files read outside core/files.py (the reason names where)."""
+    """Files that core/files.py's common reader reads for another module."""
     with copy_of(template) as project:
         put(project.file(name), b'{"models": {"\xff": 1}}')
-        assert_refused(verb, project, project.file(name), capfd)
+        line = assert_refused(verb, project, project.file(name), capfd)
+        assert line == NOT_UTF8_LINES[verb, name](project)
 
 
-@pytest.mark.xfail(strict=True, reason=DOCS_READER)
 def test_docs_without_a_readme_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str]
 ) -> None:
     with copy_of(template) as project:
         project.readme.unlink()
-        assert_refused("docs", project, project.readme, capfd)
+        line = assert_refused("docs", project, project.readme, capfd)
+        assert line == cli_error(
+            f"README not found: {project.readme}. Fix: pass --root with the folder that holds "
+            "README.md (with its generated routes block: the two lines '<!-- routes:begin "
+            "(generated by keras-harness docs) -->' and '<!-- routes:end -->')."
+        )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="preflight.py _check_registry tests ':' in each custom object reference: one that is "
-    "not a string raises TypeError (registry.py custom_objects keeps any value)",
-)
 def test_a_custom_object_reference_that_is_not_a_string_is_refused(
     template: Project, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    """registry_schema.py reports it; the entry passes on only the references that are strings
+    (the pre-flight's 'module:attr' check never sees it)."""
     with copy_of(template) as project:
         data = json.loads(project.registry.read_text())
         data["models"]["dense"]["custom_objects"] = {"Scale": 5}
         project.registry.write_text(json.dumps(data))
-        assert_refused("validate", project, project.registry, capfd)
+        line = assert_refused("validate", project, project.registry, capfd)
+        assert line == validate_error(
+            project,
+            "custom object 'Scale' must be a 'module:attr' string (got 5). Fix: write it like "
+            '"Scale": "my_layers:Scale".',
+            "dense",
+        )
 
 
 # ---------------------------------------------------------------------- the known failures, exactly
@@ -1186,6 +1374,59 @@ def test_a_catalogue_that_is_a_fifo(template: Project, capfd: pytest.CaptureFixt
     assert line == (
         f"keras-harness: error: Limitations catalogue {project.limitations} is a FIFO (named "
         "pipe), not a file. Fix: give the path of a regular file."
+    )
+
+
+@pytest.mark.parametrize("verb", ["docs", "pin"])
+def test_a_lock_file_that_is_a_fifo(
+    template: Project, capfd: pytest.CaptureFixture[str], verb: str
+) -> None:
+    """``docs`` reads the versions COMPAT.md shows from it, ``pin --check`` its pins."""
+    with copy_of(template) as project:
+        lock = project.requirements_in.with_suffix(".txt")
+        put(lock, FIFO)
+        line = assert_refused(verb, project, lock, capfd, FIFO_HANG)
+    assert line == cli_error(not_a_file("Lock file", lock, FIFO, REPIN))
+
+
+def test_a_generated_doc_that_is_a_folder(
+    template: Project, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with copy_of(template) as project:
+        doc = project.docs / "LIMITATIONS.md"
+        put(doc, FOLDER)
+        line = assert_refused("docs", project, doc, capfd)
+    assert line == cli_error(
+        f"Generated doc {doc} is a folder, not a file. Fix: delete it: `keras-harness docs` "
+        "writes it again."
+    )
+
+
+def test_a_generated_doc_that_is_not_utf8_is_rewritten(
+    template: Project, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A generated copy is compared by its bytes: one that is not UTF-8 is stale, not refused."""
+    with copy_of(template) as project:
+        doc = project.docs / "COMPAT.md"
+        put(doc, b"# Compat\n\xff\n")
+        code, out, err = run_cli(project, "docs", capfd)
+        assert (code, err) == (0, "")
+        assert f"wrote {doc}\n" in out
+        assert doc.read_bytes().decode("utf-8").startswith("# ")
+
+
+def test_a_case_module_that_is_not_python(
+    template: Project, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """``docs`` reads each embedded case's FAMILY from its source."""
+    with copy_of(template) as project:
+        case = project.root / "cases" / "broken.py"
+        case.parent.mkdir()
+        put(case, b"FAMILY = (\n")
+        line = assert_refused("docs", project, case, capfd)
+    assert line == cli_error(
+        f"Case module {case} is not valid Python ('(' was never closed (broken.py, line 1)). "
+        "Fix: correct it or restore it from git."
     )
 
 

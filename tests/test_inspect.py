@@ -131,8 +131,18 @@ def test_unknown_format_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture
     path = tmp_path / "model.keras"
     path.write_bytes(b"not a model")
     assert main(["inspect", str(path)]) == 2
-    assert (
-        "is neither a .keras zip, an HDF5 file nor a SavedModel folder" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"keras-harness: error: {path} is not a readable .keras archive (not a zip archive: "
+        "truncated or corrupt). Fix: restore the file or re-save the model from its source; if "
+        "it is the output of a step, delete it and rerun the step.\n"
+    )
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    assert main(["inspect", str(other)]) == 2
+    assert capsys.readouterr().err == (
+        f"keras-harness: error: {other} is not a readable model file (neither a zip archive nor "
+        "an HDF5 file). Fix: restore the file or re-save the model from its source; if it is "
+        "the output of a step, delete it and rerun the step.\n"
     )
 
 
@@ -217,3 +227,18 @@ def test_weights_only_h5_and_savedmodel(tmp_path: Path) -> None:
     saved = inspect_path(folder)
     assert saved.format == "savedmodel" and saved.weights["bytes"] == 10
     assert "TFSMLayer" in saved.problems[0].message
+
+
+@pytest.mark.parametrize("version", ["2x", "3.0rc", "1" * 5000, ""])
+def test_a_writer_version_that_is_not_a_version(tmp_path: Path, version: str) -> None:
+    """Only a version that starts with a major number says which Keras wrote the file."""
+    import zipfile
+
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": version}))
+        config = {"class_name": "Sequential", "config": {"name": "s", "layers": []}}
+        archive.writestr("config.json", json.dumps(config))
+    report = inspect_path(path)
+    assert report.writer == {"keras_version": version}
+    assert report.problems == []

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from harness.core.errors import ResourceLimitError, UnsafeModelError
+from harness.core.errors import ModelFileError, ResourceLimitError, UnsafeModelError
 from harness.core.modelfile import config_depth, read_config
 from harness.core.safety import check_safe
 
@@ -207,3 +207,34 @@ def test_one_walker_lists_every_object_or_only_the_layers() -> None:
     everything = [(path, obj["class_name"]) for path, obj in walk(config)]
     assert ("model/m/inner/d", "GlorotUniform") in everything
     assert ("model/m/bi/fw", "LSTM") in everything and len(everything) == 7
+
+
+def test_a_legacy_sequential_config_is_read_and_checked(tmp_path: Path) -> None:
+    """Keras < 2.2.3 saved a Sequential's config as the array of its layers, and Keras 2 and 3
+    still read it: the shape check accepts it, and the safety check walks it."""
+    dense = {"class_name": "Dense", "config": {"name": "d"}}
+    ok = keras_zip(tmp_path / "ok.keras", {"class_name": "Sequential", "config": [dense]})
+    check_safe(ok, model_id="m", trusted=False, allowed=set())
+    code = {"class_name": "Lambda", "config": {"name": "l"}}
+    bad = keras_zip(tmp_path / "bad.keras", {"class_name": "Sequential", "config": [dense, code]})
+    with pytest.raises(UnsafeModelError) as info:
+        check_safe(bad, model_id="m", trusted=False, allowed=set())
+    assert str(info.value) == (
+        f"Refusing to load {bad}: it can execute code (Lambda layer at model/l). Fix: if you "
+        "trust model 'm', set \"trusted\": true in its registry entry."
+    )
+
+
+def test_a_model_config_of_the_wrong_shape_is_refused_even_when_trusted(tmp_path: Path) -> None:
+    path = keras_zip(
+        tmp_path / "m.keras",
+        model_with({"module": "keras.layers", "class_name": "Dense", "config": [1]}),
+    )
+    with pytest.raises(ModelFileError) as info:
+        check_safe(path, model_id="m", trusted=True, allowed=set())
+    assert str(info.value) == (
+        f"{path} is not a readable model file (its model config: layer 0 of model/outer/inner "
+        "(Dense) has a config that is a JSON array, not an object). Fix: restore the file or "
+        "re-save the model from its source; if it is the output of a step, delete it and rerun "
+        "the step."
+    )

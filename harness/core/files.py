@@ -36,11 +36,17 @@ def kind_of(mode: int) -> str:
 
 
 def open_regular(
-    path: Path, *, what: str, fix: str, error: type[HarnessError], missing: str | None = None
+    path: Path,
+    *,
+    what: str,
+    fix: str,
+    error: type[HarnessError],
+    missing: str | None = None,
+    not_a_file: str = NOT_A_FILE_FIX,
 ) -> BinaryIO:
     """``path`` opened for binary reading if it is a regular file, else a one-line ``error``.
-    ``missing`` is the fix when it does not exist (default ``fix``); ``fix`` the fix when it
-    cannot be read."""
+    ``missing`` is the fix when it does not exist (default ``fix``), ``not_a_file`` when it is a
+    folder, a FIFO or a device; ``fix`` the fix when it cannot be read."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -56,7 +62,7 @@ def open_regular(
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise error(f"{what} {path} is {kind_of(mode)}, not a file. Fix: {NOT_A_FILE_FIX}")
+            raise error(f"{what} {path} is {kind_of(mode)}, not a file. Fix: {not_a_file}")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -65,10 +71,19 @@ def open_regular(
 
 
 def read_bytes(
-    path: Path, *, what: str, fix: str, error: type[HarnessError], missing: str | None = None
+    path: Path,
+    *,
+    what: str,
+    fix: str,
+    error: type[HarnessError],
+    missing: str | None = None,
+    not_a_file: str = NOT_A_FILE_FIX,
 ) -> bytes:
     """The contents of a regular file, or a one-line ``error`` (see :func:`open_regular`)."""
-    with open_regular(path, what=what, fix=fix, error=error, missing=missing) as handle:
+    opened = open_regular(
+        path, what=what, fix=fix, error=error, missing=missing, not_a_file=not_a_file
+    )
+    with opened as handle:
         try:
             return handle.read()
         except OSError as exc:
@@ -78,10 +93,17 @@ def read_bytes(
 
 
 def read_text(
-    path: Path, *, what: str, fix: str, error: type[HarnessError], missing: str | None = None
+    path: Path,
+    *,
+    what: str,
+    fix: str,
+    error: type[HarnessError],
+    missing: str | None = None,
+    not_a_file: str = NOT_A_FILE_FIX,
 ) -> str:
-    """A regular file's contents as UTF-8 text, or a one-line ``error``."""
-    data = read_bytes(path, what=what, fix=fix, error=error, missing=missing)
+    """A regular file's contents as UTF-8 text, or a one-line ``error`` (see
+    :func:`open_regular`)."""
+    data = read_bytes(path, what=what, fix=fix, error=error, missing=missing, not_a_file=not_a_file)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -91,7 +113,7 @@ def read_text(
         ) from None
 
 
-def _unreadable(exc: ValueError | RecursionError) -> str:
+def parser_gave_up(exc: ValueError | RecursionError) -> str:
     """Why a parser gave up on a document that is well-formed as far as it got."""
     if isinstance(exc, RecursionError):
         return "it nests too deeply"
@@ -113,7 +135,7 @@ def read_toml(
         ) from None
     except (ValueError, RecursionError) as exc:
         raise error(
-            f"{what} {path} cannot be read as TOML: {_unreadable(exc)}. Fix: {fix}"
+            f"{what} {path} cannot be read as TOML: {parser_gave_up(exc)}. Fix: {fix}"
         ) from None
 
 
@@ -137,7 +159,7 @@ def read_json(
         ) from None
     except (ValueError, RecursionError) as exc:
         raise error(
-            f"{what} {path} cannot be read as JSON: {_unreadable(exc)}. Fix: {fix}"
+            f"{what} {path} cannot be read as JSON: {parser_gave_up(exc)}. Fix: {fix}"
         ) from None
 
 

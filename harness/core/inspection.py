@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import HarnessError
-from harness.core.modelfile import ModelDocument, check_regular, read_document, sniff
+from harness.core.modelfile import HDF5_ERRORS, ModelDocument, bad_file, read_document
 from harness.core.safety import (
     CODE_LAYERS,
     PATH_LAYERS,
@@ -77,18 +77,14 @@ def inspect_path(path: Path) -> Report:
     :func:`harness.core.modelfile.read_document` (the same reader as the safety check)."""
     if not path.exists():
         raise HarnessError(f"No such model file: {path}. Fix: check the path.")
-    check_regular(path)
-    if path.is_dir():
+    # read by content, as Keras and the safety check do; an empty, truncated or unknown file is
+    # refused with the message validate gives for it
+    document = read_document(path)
+    if document.format == "savedmodel":
         return _inspect_savedmodel(path)
-    kind = sniff(path)
-    if kind == "zip":
-        return _inspect_keras_zip(read_document(path, format="keras"))
-    if kind == "hdf5":
-        return _inspect_h5(read_document(path, format="h5"))
-    raise HarnessError(
-        f"Unknown model format: {path} is neither a .keras zip, an HDF5 file nor a SavedModel "
-        f"folder. Fix: pass a file saved by model.save()."
-    )
+    if document.format == "keras":
+        return _inspect_keras_zip(document)
+    return _inspect_h5(document)
 
 
 def _inspect_keras_zip(document: ModelDocument) -> Report:
@@ -100,10 +96,14 @@ def _inspect_keras_zip(document: ModelDocument) -> Report:
         report.writer = {"keras_version": str(document.metadata.get("keras_version", "?"))}
     config = document.model
     weight_paths: list[str] = []
-    with zipfile.ZipFile(path) as archive:
-        if "model.weights.h5" in archive.namelist():
-            with archive.open("model.weights.h5") as stream, h5py.File(stream, "r") as handle:
-                _count_weights(handle, report, weight_paths)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "model.weights.h5" in archive.namelist():
+                with archive.open("model.weights.h5") as stream, h5py.File(stream, "r") as handle:
+                    _count_weights(handle, report, weight_paths)
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, *HDF5_ERRORS) as exc:
+        detail = f"member 'model.weights.h5': {type(exc).__name__}: {exc}"
+        raise bad_file(path, ".keras archive", detail) from None
     generation = _generation(report.writer.get("keras_version", ""))
     if config is not None:
         _describe_config(config, report)
@@ -153,16 +153,19 @@ def _inspect_h5(document: ModelDocument) -> Report:
     full_model = document.model is not None
     report = Report(str(path), "h5" if full_model else "weights.h5")
     report.writer = dict(document.metadata or {})
-    with h5py.File(path, "r") as handle:
-        weight_paths: list[str] = []
-        _count_weights(
-            handle["model_weights"] if "model_weights" in handle else handle, report, weight_paths
-        )
-        report.optimizer_state = "optimizer_weights" in handle
-        if report.optimizer_state:
-            report.weights["optimizer_arrays"] = sum(
-                1 for _ in _datasets(handle["optimizer_weights"])
+    try:
+        with h5py.File(path, "r") as handle:
+            weight_paths: list[str] = []
+            weights = handle.get("model_weights")
+            _count_weights(
+                weights if isinstance(weights, h5py.Group) else handle, report, weight_paths
             )
+            report.optimizer_state = "optimizer_weights" in handle
+            optimizer = handle.get("optimizer_weights")
+            if isinstance(optimizer, h5py.Group):
+                report.weights["optimizer_arrays"] = len(_datasets(optimizer))
+    except HDF5_ERRORS as exc:
+        raise bad_file(path, "HDF5 file", f"{type(exc).__name__}: {exc}") from None
     if document.model is not None:
         _describe_config(document.model, report)
     _describe_code(document, report)
@@ -224,7 +227,9 @@ def _datasets(group: Any) -> list[str]:
 
 
 def _generation(version: str) -> int:
-    return int(version.split(".")[0]) if version[:1].isdigit() else 0
+    """The major version of a Keras version string (0 when it does not start with one)."""
+    match = re.match(r"\d{1,4}(?=\.|$)", version)
+    return int(match.group()) if match else 0
 
 
 def _count_weights(handle: Any, report: Report, paths: list[str]) -> None:

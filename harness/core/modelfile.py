@@ -21,12 +21,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from harness.core.errors import ModelFileError, ResourceLimitError, UnsafeModelError
+from harness.core.files import json_type
 
 MAX_CONFIG_BYTES = 64 << 20
 MAX_CONFIG_DEPTH = 100
 MAX_MEMBER_RATIO = 200
 MAX_ARCHIVE_BYTES = 8 << 30
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: what h5py raises on a truncated or corrupt file (on opening it, or on reading what it holds)
+HDF5_ERRORS = (OSError, RuntimeError, KeyError, ValueError)
 #: the zip members of a ``.keras`` file that hold HDF5 data
 WEIGHTS_MEMBERS = ("model.weights.h5",)
 
@@ -55,18 +58,20 @@ def _limit(path: Path, problem: str, fix: str) -> ResourceLimitError:
     return ResourceLimitError(f"Refusing to read {path}: {problem}. Fix: {fix}.")
 
 
-def _bad_file(path: Path, what: str, detail: str) -> ModelFileError:
+def bad_file(path: Path, what: str, detail: str) -> ModelFileError:
+    """``path`` is not a readable ``what`` (``HDF5 file``, ``.keras archive``) because of
+    ``detail``: a one-line error with the fix."""
     return ModelFileError(
         f"{path} is not a readable {what} ({detail}). Fix: restore the file or re-save the "
         f"model from its source; if it is the output of a step, delete it and rerun the step."
     )
 
 
-def parse_config(path: Path, raw: Any, *, what: str = "model config") -> dict[str, Any] | None:
+def parse_config(path: Path, raw: Any, *, what: str = "model config") -> dict[str, Any]:
     """Parse a config (bytes, text, or an HDF5 attribute), refusing oversized and absurdly deep
-    documents and anything but a JSON object; ``None`` for a JSON ``null``."""
+    documents and anything but a JSON object (``null`` too: Keras writes no config as null)."""
     if not isinstance(raw, bytes | str):
-        raise _bad_file(path, "model file", f"its {what} is a {type(raw).__name__}, not JSON text")
+        raise bad_file(path, "model file", f"its {what} is {_attribute_kind(raw)}, not JSON text")
     size = len(raw)
     if size > MAX_CONFIG_BYTES:
         raise _limit(
@@ -79,7 +84,7 @@ def parse_config(path: Path, raw: Any, *, what: str = "model config") -> dict[st
     except RecursionError:
         data = None
         depth = MAX_CONFIG_DEPTH + 1
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, or an integer too long to convert
         raise UnsafeModelError(
             f"The {what} in {path} is not valid JSON ({exc}). Fix: re-save the model "
             f"with Keras, or replace the file."
@@ -92,15 +97,96 @@ def parse_config(path: Path, raw: Any, *, what: str = "model config") -> dict[st
             f"its {what} nests deeper than {MAX_CONFIG_DEPTH} levels",
             "check the file's origin; real models nest a few dozen levels at most",
         )
-    if data is not None and not isinstance(data, dict):
-        raise _bad_file(
-            path, "model file", f"its {what} is a JSON {_json_kind(data)}, not an object"
-        )
+    if not isinstance(data, dict):
+        raise bad_file(path, "model file", f"its {what} is a JSON {json_type(data)}, not an object")
     return data
 
 
-def _json_kind(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean"}.get(type(value), "number")
+def _attribute_kind(raw: Any) -> str:
+    """What an HDF5 attribute that is not text holds, for a person (h5py gives numpy values)."""
+    shape, dtype = getattr(raw, "shape", None), getattr(raw, "dtype", None)
+    if shape:  # an array of any dimension but 0
+        return f"an array ({dtype}, shape {tuple(shape)})"
+    if dtype is not None:
+        kind = getattr(dtype, "kind", "")
+        number = {"b": "a boolean", "i": "an integer", "u": "an integer", "f": "a number"}
+        return f"{number.get(kind, 'a value')} ({dtype})"
+    return f"a {type(raw).__name__}"
+
+
+#: the Keras model classes whose config holds their layers: ``layers``, or a legacy Sequential's
+#: config that is itself the array of its layers (Keras < 2.2.3; Sequential.from_config still
+#: reads it)
+MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
+#: the keys under a layer's config that hold a layer it wraps (as :func:`safety.walk` reads them)
+WRAPPED = ("layer", "backward_layer", "cell")
+
+
+def shape_problem(config: dict[str, Any]) -> str | None:
+    """What in a model config has a type Keras cannot read, or None: the model and its layers
+    (a model's ``layers``, wrapped layers) must be objects with a string ``class_name`` and an
+    object ``config``, a model's ``layers`` an array, a ``compile_config`` an object. Only the
+    shape: what the parts name is :mod:`harness.core.safety`'s to check."""
+    compile_config = config.get("compile_config")
+    if compile_config is not None and not isinstance(compile_config, dict):
+        return f"compile_config is a JSON {json_type(compile_config)}, not an object"
+    # (object, its layer path as safety.walk names it, how a message names it)
+    stack: list[tuple[Any, str, str]] = [(config, "model", "the model")]
+    while stack:
+        layer, where, label = stack.pop()
+        if not isinstance(layer, dict):
+            return f"{label} is a JSON {json_type(layer)}, not an object"
+        class_name = layer.get("class_name")
+        if "class_name" not in layer:
+            return f"{label} has no class_name"
+        if not isinstance(class_name, str):
+            return f"{label} has a class_name that is a JSON {json_type(class_name)}, not a string"
+        inner = layer.get("config", {})
+        if class_name == "Sequential" and isinstance(inner, list):  # the legacy format
+            of = "the model" if layer is config else where
+            stack.extend(_layers(inner, where, f"{of}'s config (a legacy array of layers)"))
+            continue
+        if not isinstance(inner, dict):
+            return (
+                f"{label} ({class_name}) has a config that is a JSON {json_type(inner)}, not an "
+                f"object"
+            )
+        name = inner.get("name")
+        here = f"{where}/{name}" if isinstance(name, str) else where
+        of = "the model" if layer is config else here
+        children = inner.get("layers")
+        if class_name in MODEL_CLASSES and "layers" in inner:
+            if not isinstance(children, list):
+                return (
+                    f"{label} ({class_name}) has layers that are a JSON {json_type(children)}, "
+                    f"not an array"
+                )
+            stack.extend(_layers(children, here, of))
+        elif isinstance(children, list):  # another class's layers, as safety.walk reads them
+            stack.extend(
+                (child, here, f"layer {index} of {of}")
+                for index, child in reversed(list(enumerate(children)))
+                if isinstance(child, dict) and "class_name" in child
+            )
+        stack.extend(
+            (inner[key], here, f"the {key} of {of}")
+            for key in reversed(WRAPPED)
+            if isinstance(inner.get(key), dict) and "class_name" in inner[key]
+        )
+    return None
+
+
+def _layers(children: list[Any], here: str, of: str) -> list[tuple[Any, str, str]]:
+    """A model's layers, pushed so that the first is checked first."""
+    return [(child, here, f"layer {index} of {of}") for index, child in enumerate(children)][::-1]
+
+
+def check_shape(path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """``config``, if :func:`shape_problem` finds nothing wrong with it."""
+    problem = shape_problem(config)
+    if problem is not None:
+        raise bad_file(path, "model file", f"its model config: {problem}")
+    return config
 
 
 def config_depth(data: Any) -> int:
@@ -197,7 +283,7 @@ def check_regular(path: Path) -> os.stat_result:
             f"step that writes it."
         ) from None
     except OSError as exc:
-        raise _bad_file(path, "model file", f"{type(exc).__name__}: {exc}") from None
+        raise bad_file(path, "model file", f"{type(exc).__name__}: {exc}") from None
     if not (stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode)):
         kind = (
             "a FIFO"
@@ -242,23 +328,23 @@ def read_document(path: Path, *, format: str | None = None) -> ModelDocument:
         return _read_keras(path, status.st_size)
     if kind == "h5":
         return _read_h5(path, status.st_size)
-    raise _bad_file(path, "model file", "neither a zip archive nor an HDF5 file")
+    raise bad_file(path, "model file", "neither a zip archive nor an HDF5 file")
 
 
 def _read_keras(path: Path, size: int) -> ModelDocument:
     if size == 0 or not zipfile.is_zipfile(path):
         detail = "empty file" if size == 0 else "not a zip archive: truncated or corrupt"
-        raise _bad_file(path, ".keras archive", detail)
+        raise bad_file(path, ".keras archive", detail)
     document = ModelDocument(path, "keras")
     try:
         with zipfile.ZipFile(path) as archive:
             check_archive(path, archive)
             broken = archive.testzip()
             if broken is not None:
-                raise _bad_file(path, ".keras archive", f"member {broken!r} is corrupt")
+                raise bad_file(path, ".keras archive", f"member {broken!r} is corrupt")
             names = set(archive.namelist())
             if "config.json" in names:
-                document.model = parse_config(path, archive.read("config.json"))
+                document.model = check_shape(path, parse_config(path, archive.read("config.json")))
             if "metadata.json" in names:
                 document.metadata = parse_config(
                     path, archive.read("metadata.json"), what="metadata.json"
@@ -266,8 +352,8 @@ def _read_keras(path: Path, size: int) -> ModelDocument:
             for member in WEIGHTS_MEMBERS:
                 if member in names:
                     _check_nested_hdf5(path, archive, member)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise _bad_file(path, ".keras archive", f"{type(exc).__name__}: {exc}") from None
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, *HDF5_ERRORS) as exc:
+        raise bad_file(path, ".keras archive", f"{type(exc).__name__}: {exc}") from None
     return document
 
 
@@ -276,7 +362,7 @@ def _check_nested_hdf5(path: Path, archive: zipfile.ZipFile, member: str) -> Non
 
     with archive.open(member) as stream:
         if stream.read(8) != HDF5_SIGNATURE:
-            raise _bad_file(path, ".keras archive", f"member {member!r} is not HDF5")
+            raise bad_file(path, ".keras archive", f"member {member!r} is not HDF5")
     with archive.open(member) as stream, h5py.File(stream, "r") as handle:
         check_hdf5(path, handle, member)
 
@@ -285,9 +371,9 @@ def _read_h5(path: Path, size: int) -> ModelDocument:
     import h5py
 
     if size == 0:
-        raise _bad_file(path, "HDF5 file", "empty file")
+        raise bad_file(path, "HDF5 file", "empty file")
     if sniff(path) != "hdf5":
-        raise _bad_file(path, "HDF5 file", "no HDF5 signature: truncated or not HDF5")
+        raise bad_file(path, "HDF5 file", "no HDF5 signature: truncated or not HDF5")
     document = ModelDocument(path, "h5")
     try:
         with h5py.File(path, "r") as handle:
@@ -302,14 +388,14 @@ def _read_h5(path: Path, size: int) -> ModelDocument:
                     continue
                 config = parse_config(path, raw, what=what)
                 if key == "model_config":
-                    document.model = config
+                    document.model = check_shape(path, config)
                 else:
                     document.training = config
             document.metadata = {
                 key: _text(attrs[key]) for key in ("keras_version", "backend") if key in attrs
             }
-    except OSError as exc:
-        raise _bad_file(path, "HDF5 file", f"{type(exc).__name__}: {exc}") from None
+    except HDF5_ERRORS as exc:
+        raise bad_file(path, "HDF5 file", f"{type(exc).__name__}: {exc}") from None
     return document
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.core.config import DEFAULT_CONFIG, Config, Step, load_config
 from harness.core.errors import HarnessError
+from harness.core.files import open_regular
 from harness.core.golden import golden_files, read_golden, sha256_of
 from harness.core.limitations import Catalogue, load_catalogue
 from harness.core.registry import ModelEntry, Registry, parse_entry, read_data
@@ -370,16 +371,27 @@ def inputs_problem(root: Path, inputs: str) -> str | None:
     import numpy as np
 
     path = Path(inputs) if Path(inputs).is_absolute() else root / inputs
+    fix = "write it with numpy.savez(handle, x=..., y=...)."
     try:
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
+        # a FIFO, a folder or a device is refused before anything reads it (a FIFO would block)
+        with (
+            open_regular(
+                path,
+                what="inputs file",
+                fix=fix,
+                error=HarnessError,
+                missing=f'correct its "inputs" path, or {fix}',
+                not_a_file='make its "inputs" the path of an .npz file.',
+            ) as handle,
+            np.load(handle, allow_pickle=False) as data,
+        ):
             keys = list(data.files)
             for key in keys:
                 np.array(data[key])
+    except HarnessError as exc:
+        return str(exc)
     except Exception as exc:
-        return (
-            f"inputs file {path} cannot be read ({type(exc).__name__}: {exc}). Fix: write it "
-            f"with numpy.savez(handle, x=..., y=...)."
-        )
+        return f"inputs file {path} cannot be read ({type(exc).__name__}: {exc}). Fix: {fix}"
     if not any(key == "x" or (key.startswith("x") and key[1:].isdigit()) for key in keys):
         return (
             f"inputs file {path} has no 'x' array (keys: {keys}). Fix: save the inputs as x "

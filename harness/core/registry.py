@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import RegistryError, SpecError
+from harness.core.files import parser_gave_up, read_text
 from harness.core.registry_schema import shown, usable_custom_objects, usable_tolerances
 from harness.core.specs import DEFAULT_SOURCE, Spec
 
@@ -116,20 +117,28 @@ def _reject_duplicates(path: Path) -> Any:
 
 
 def read_data(path: Path) -> dict[str, Any]:
-    """The registry's JSON, refused when it is missing, malformed or has no ``models`` object."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RegistryError(
-            f"Registry not found: {path}. Fix: create it in the recipe's format "
-            f'{{"models": {{ID: {{"paths": {{SPEC: PATH}}}}}}}} or pass --registry.'
-        ) from None
+    """The registry's JSON, refused when it is missing, not a regular file, not UTF-8,
+    malformed or has no ``models`` object."""
+    text = read_text(
+        path,
+        what="Registry",
+        fix="save it as UTF-8 JSON in the recipe's format, or restore it from git.",
+        error=RegistryError,
+        missing='create it in the recipe\'s format {"models": {ID: {"paths": {SPEC: PATH}}}} or '
+        "pass --registry.",
+    )
     try:
         data = json.loads(text, object_pairs_hook=_reject_duplicates(path))
     except json.JSONDecodeError as exc:
         raise RegistryError(
             f"Registry {path} is not valid JSON: {exc.msg} at line {exc.lineno} column "
             f"{exc.colno}. Fix: correct the JSON at that position."
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise RegistryError(
+            f"Registry {path} cannot be read as JSON: {parser_gave_up(exc)}. Fix: correct it (a "
+            f"registry is a few levels of objects, strings and small numbers) or restore it "
+            f"from git."
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise RegistryError(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import UnsafeModelError
-from harness.core.modelfile import ModelDocument, read_config, read_document
+from harness.core.modelfile import WRAPPED, ModelDocument, read_config, read_document
 
 __all__ = ["check_safe", "read_config", "unsafe_references", "walk"]
 
@@ -138,10 +138,6 @@ def in_modules(module: str, roots: tuple[str, ...]) -> bool:
     """True when ``module`` is one of ``roots`` or inside one, by whole dotted components
     (``keras.layers`` is inside ``keras``; ``kerasevil`` is not)."""
     return any(module == root or module.startswith(root + ".") for root in roots)
-
-
-#: the keys under a layer's config that hold a layer it wraps
-WRAPPED = ("layer", "backward_layer", "cell")
 
 
 def walk(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harness.core.config import Config
 from harness.core.errors import HarnessError
+from harness.core.files import read_bytes, read_text
 from harness.core.limitations import Catalogue
 from harness.core.results import Cell
 from harness.core.specs import DEFAULT_SOURCE, Spec
@@ -74,8 +75,10 @@ def pinned_versions(requirements: Path, env: str, legacy: bool) -> dict[str, str
     ``requirements/<env>.txt``."""
     pins: dict[str, str] = {}
     path = requirements / f"{env}.txt"
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
+    if path.exists() or path.is_symlink():
+        fix = f"delete it and rewrite it with tox -e pin -- {env}."
+        text = read_text(path, what="Lock file", fix=fix, error=HarnessError, not_a_file=fix)
+        for line in text.splitlines():
             name, sep, version = line.partition("==")
             if sep:
                 pins[name.strip().lower()] = version.split(";")[0].strip()
@@ -202,8 +205,16 @@ def replace_block(text: str, block: str, *, where: Path) -> str:
 def case_families(cases_dir: Path) -> dict[str, str]:
     """Each case's ``FAMILY = "..."``, read without importing the module (no TensorFlow)."""
     families = {}
+    fix = "correct it or restore it from git."
     for path in sorted(cases_dir.glob("*.py")):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        text = read_text(path, what="Case module", fix=fix, error=HarnessError)
+        try:
+            tree = ast.parse(text, filename=str(path))
+        except (SyntaxError, ValueError, RecursionError) as exc:
+            raise HarnessError(
+                f"Case module {path} is not valid Python ({exc}). Fix: {fix}"
+            ) from None
+        for node in tree.body:
             if (
                 isinstance(node, ast.Assign)
                 and [getattr(t, "id", None) for t in node.targets] == ["FAMILY"]
@@ -225,16 +236,27 @@ def expected_docs(
     catalogue = load_catalogue(catalogue_path)
     baseline = read_baseline(baseline_path)
     readme = root / "README.md"
+    text = read_text(
+        readme,
+        what="README",
+        fix="save it as UTF-8 text, or restore it from git.",
+        error=HarnessError,
+        missing=f"pass --root with the folder that holds README.md (with its generated routes "
+        f"block: the two lines {ROUTES_BEGIN!r} and {ROUTES_END!r}).",
+        not_a_file="put the project's README there (a regular file), or pass --root with the "
+        "folder that holds it.",
+    )
     routes = render_routes(baseline, config, case_families(config.path.parent / "cases"))
     return {
         root / "LIMITATIONS.md": render_limitations(catalogue, baseline),
         root / "COMPAT.md": render_compat(
             catalogue, baseline, config, config.path.parent / "requirements"
         ),
-        readme: replace_block(readme.read_text(encoding="utf-8"), routes, where=readme),
+        readme: replace_block(text, routes, where=readme),
     }
 
 
+DOC_FIX = "delete it: `keras-harness docs` writes it again."
 STALE_FIX = (
     "run `keras-harness docs` (after `tox -e matrix -- --update-baseline` if the matrix changed) "
     "and commit them."
@@ -256,8 +278,15 @@ def write_docs(
 
     stale = []
     for path, text in expected_docs(root, config_path, catalogue_path, baseline_path).items():
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
+        # the bytes: a copy that is not UTF-8 is stale (rewritten); a folder or a FIFO refused
+        current = (
+            read_bytes(
+                path, what="Generated doc", fix=DOC_FIX, error=HarnessError, not_a_file=DOC_FIX
+            )
+            if path.exists() or path.is_symlink()
+            else None
+        )
+        if current == text.encode("utf-8"):
             continue
         stale.append(path)
         if not check:
