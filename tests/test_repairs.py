@@ -110,8 +110,12 @@ def test_training_config_rules_touch_only_the_training_config() -> None:
         "reduction": "sum_over_batch_size",
         "name": "scaled_huber",
     }
-    assert result.training["metrics"][0][0]["config"] == {"name": "mae"}
-    assert result.rules == ["loss-class-fn-mean-absolute-error", "loss-reduction-auto"]
+    assert result.training["metrics"][0]["config"] == {"name": "mae"}  # one output: flat
+    assert result.rules == [
+        "loss-class-fn-mean-absolute-error",
+        "loss-reduction-auto",
+        "metrics-by-output",
+    ]
 
 
 def test_a_bad_catalogue_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -124,8 +128,8 @@ def test_a_bad_catalogue_is_refused_in_one_line(tmp_path: Path) -> None:
         load_repairs(path)
     assert str(info.value) == (
         f"{path}: rule #1: action 'explode' / where None is not one of ['drop', 'value', "
-        "'policy-name', 'metric-class', 'sparse-accuracy'] / ['model', 'training']. Fix: "
-        "correct it."
+        "'policy-name', 'metric-class', 'sparse-accuracy', 'metrics-by-output'] / ['model', "
+        "'training']. Fix: correct it."
     )
 
 
@@ -144,10 +148,8 @@ def test_metric_wrappers_become_their_metric_class_with_the_trained_name() -> No
     result = rewrite(RULES, model(), training)
     assert result.training is not None
     assert result.training["metrics"] == [
-        [
-            {"class_name": "MeanAbsoluteError", "config": {"name": "mae", "dtype": "float32"}},
-            wrapper("odd", "my_fn"),  # no known class: left for Keras (and its limitation)
-        ]
+        {"class_name": "MeanAbsoluteError", "config": {"name": "mae", "dtype": "float32"}},
+        wrapper("odd", "my_fn"),  # no known class: left for Keras (and its limitation)
     ]
 
 
@@ -165,11 +167,12 @@ def test_accuracy_stored_as_categorical_is_sparse_only_where_the_outputs_loss_is
     }
     result = rewrite(RULES, two_outputs, training)
     assert result.training is not None
-    price, label = (group[0] for group in result.training["metrics"])
-    assert price["class_name"] == "CategoricalAccuracy"  # its output's loss is not sparse
-    assert label == {
+    by_output = result.training["metrics"]  # a dict by output, names without the prefix
+    assert list(by_output) == ["price", "label"]
+    assert by_output["price"][0]["class_name"] == "CategoricalAccuracy"  # loss not sparse
+    assert by_output["label"][0] == {
         "class_name": "SparseCategoricalAccuracy",
-        "config": {"name": "label_accuracy", "dtype": "float32"},
+        "config": {"name": "accuracy", "dtype": "float32"},
     }
     assert result.applied["sparse-accuracy"] == ["training_config/label_accuracy"]
     one = rewrite(
@@ -181,4 +184,4 @@ def test_accuracy_stored_as_categorical_is_sparse_only_where_the_outputs_loss_is
         },
     )
     assert one.training is not None
-    assert one.training["metrics"][0][0]["class_name"] == "SparseCategoricalAccuracy"
+    assert one.training["metrics"][0]["class_name"] == "SparseCategoricalAccuracy"
