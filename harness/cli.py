@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("paths", nargs="+", metavar="PATH")
     inspect.add_argument("--json", action="store_true", help="print JSON (inspect.schema.json)")
+    inspect.add_argument(
+        "--repairs",
+        default="repairs.toml",
+        help="repair catalogue whose rules are listed when they apply (default: %(default)s; "
+        "left out when the file does not exist)",
+    )
     return parser
 
 
@@ -118,12 +124,18 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     import json
 
     from harness.core.inspection import inspect_path, render_text
+    from harness.core.repairs import load_repairs, predicted_repairs
 
+    catalogue = Path(args.repairs)
+    rules = load_repairs(catalogue) if catalogue.exists() else []
     reports = []
     failed = 0
     for raw in args.paths:
         try:
-            reports.append(inspect_path(Path(raw)))
+            report = inspect_path(Path(raw))
+            if rules and report.format in ("h5", "keras"):
+                report.repairs = predicted_repairs(rules, Path(raw))
+            reports.append(report)
         except HarnessError as exc:
             failed += 1
             print(error_line(exc), file=sys.stderr)

@@ -242,3 +242,17 @@ def test_a_writer_version_that_is_not_a_version(tmp_path: Path, version: str) ->
     report = inspect_path(path)
     assert report.writer == {"keras_version": version}
     assert report.problems == []
+
+
+def test_inspect_lists_the_repair_rules_that_apply(capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = ROOT / "tests/fixtures/conv_classifier.2.13.h5"
+    assert main(["inspect", "--repairs", str(ROOT / "repairs.toml"), str(fixture)]) == 0
+    out = capsys.readouterr().out
+    assert "  repair rules that apply (repaired route): metrics-by-output, sparse-accuracy\n" in (
+        out + "\n"
+    )
+    assert main(["inspect", "--json", "--repairs", str(ROOT / "repairs.toml"), str(fixture)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["repairs"] == [
+        "metrics-by-output",
+        "sparse-accuracy",
+    ]

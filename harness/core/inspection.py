@@ -63,6 +63,7 @@ class Report:
     optimizer_state: bool = False
     weights: dict[str, int] = field(default_factory=lambda: {"arrays": 0, "bytes": 0})
     problems: list[Problem] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)  # rules of repairs.toml that would apply
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": INSPECT_SCHEMA, **asdict(self)}
@@ -390,4 +391,6 @@ def render_text(report: Report) -> str:
             lines.append(f"    - {tag}{problem.message}{where}")
     else:
         lines.append("  predicted problems: none")
+    if report.repairs:
+        lines.append(f"  repair rules that apply (repaired route): {', '.join(report.repairs)}")
     return "\n".join(lines)

@@ -259,6 +259,17 @@ def _apply(rule: Rule, obj: dict[str, Any], here: str) -> bool:
     return False
 
 
+def predicted_repairs(rules: list[Rule], path: Path) -> list[str]:
+    """The rules that would rewrite the model file at ``path`` (read without TensorFlow, after
+    the checks of :func:`harness.core.modelfile.read_document`), for ``inspect``."""
+    from harness.core.modelfile import read_document
+
+    document = read_document(path)
+    if document.model is None:
+        return []
+    return repairable(rules, document.model, document.training)
+
+
 def repairable(
     rules: list[Rule], model: dict[str, Any], training: dict[str, Any] | None
 ) -> list[str]:
