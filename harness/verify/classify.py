@@ -203,7 +203,8 @@ def nearest(
         else:
             continue
         missed, matched = evidence_misses(entry, observation, outcome_known=outcome_known)
-        if excluded and not missed:
+        complete = outcome_known or "outcome" not in entry.evidence
+        if excluded and not missed and complete:
             ranked.append(((0, len(excluded), index), Near(entry, "applies_to", excluded)))
         elif excluded or len(missed) != 1 or not matched:
             continue
@@ -236,9 +237,16 @@ def why_not_explained(
 ) -> Why:
     """The bracket and the account of an observation that no single applicable entry explains
     (``entries``: the whole catalogue, for entries that would explain it elsewhere)."""
-    explaining = [e for e in applicable if not evidence_misses(e, observation)[0]]
-    if outcome_known and len(explaining) > 1:
+    explaining = [
+        entry
+        for entry in applicable
+        if not evidence_misses(entry, observation, outcome_known=outcome_known)[0]
+        and (outcome_known or "outcome" not in entry.evidence)
+    ]
+    if len(explaining) > 1:
         bracket = "explained by more than one limitation: " + ", ".join(e.id for e in explaining)
+    elif explaining:  # read back from a cell that another catalogue classified
+        bracket = f"{explaining[0].id} explains it now: rerun its environment"
     else:
         near = nearest(observation, entries, scope, applicable, outcome_known=outcome_known)
         count = len(applicable)
@@ -254,14 +262,19 @@ def why_not_explained(
     lines = [f"limitations of {catalogue} that apply here{where}: {len(applicable)}"]
     for entry in applicable:
         missed, _ = evidence_misses(entry, observation, outcome_known=outcome_known)
-        verdict = f"{' and '.join(missed)} differ{'s' if len(missed) == 1 else ''}"
-        lines.append(f"  - {entry.id}: {entry.describe_evidence()} ({verdict or 'matches'})")
+        verdict = "matches"
+        if missed:
+            verdict = f"{' and '.join(missed)} differ{'s' if len(missed) == 1 else ''}"
+        elif not outcome_known and "outcome" in entry.evidence:
+            verdict = "outcome not compared"
+        lines.append(f"  - {entry.id}: {entry.describe_evidence()} ({verdict})")
     if scope is not None:
         elsewhere = [
             (entry, scope.excluded_by(entry))
             for entry in entries
             if entry.id not in {e.id for e in applicable}
             and not evidence_misses(entry, observation, outcome_known=outcome_known)[0]
+            and (outcome_known or "outcome" not in entry.evidence)
         ]
         if elsewhere:
             lines.append("limitations whose evidence matches but that do not apply here:")
