@@ -278,8 +278,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     harness = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
     if harness and terminalreporter.stats.get("failed") and not _verbose(config):
         terminalreporter.write_line(
-            "keras-harness: each failing check is one line; -v (or HARNESS_VERBOSE=1) adds every "
-            "limitation that applies with its evidence, and TensorFlow's log"
+            "keras-harness: -v (or HARNESS_VERBOSE=1) shows each failure's full explanation "
+            "(every limitation that applies, with its evidence) and TensorFlow's log"
         )
 
 

@@ -10,7 +10,9 @@ cell's status. A pure function: no TensorFlow, no files, no state.
 status, what was observed and, in brackets, the nearest catalogue entry
 (``[nearest: rnn-time-major-refused (message differs)]``), or ``[no limitation applies]`` when no
 entry applies to the cell, or ``[N limitations apply here, none matches]`` when entries apply but
-none is near. It aims at :data:`LINE_TARGET` characters and never exceeds :data:`LINE_LIMIT`:
+none is near (``[explained by more than one limitation: a, b]`` when several match; read back
+from a results file under a catalogue that explains it, ``[<id> explains it now: rerun its
+environment]``). It aims at :data:`LINE_TARGET` characters and never exceeds :data:`LINE_LIMIT`:
 what was observed gives way first (:func:`shorten`: long paths keep their last two parts, then
 the middle of the text becomes ``…``; the start names the problem, the end often its cause or
 fix). The full account, every entry that applies with its evidence and the part of it that did
