@@ -3,10 +3,16 @@
 Thin by design: the checks live in :mod:`harness.verify` (the session in
 :mod:`harness.verify.session`), golden recording in :mod:`harness.source.recorder`. The plugin only
 does something for tests that ask for ``harness_item``.
+
+A failing check is one line (see :mod:`harness.verify.classify`). pytest's own ``-v``
+(``--verbose``), or ``HARNESS_VERBOSE=1``, adds its full explanation (every limitation that
+applies, with its evidence) and lets TensorFlow's start-up noise through
+(:mod:`harness.keras.noise`), which is otherwise silenced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +21,7 @@ import pytest
 
 from harness.core.errors import HarnessError
 from harness.core.results import Cell
+from harness.keras import noise
 
 if TYPE_CHECKING:
     pass
@@ -92,6 +99,19 @@ def _option(config: pytest.Config, name: str, env_var: str, ini: str | None, def
     return default
 
 
+def _verbose(config: pytest.Config) -> bool:
+    """pytest's ``-v``, or ``HARNESS_VERBOSE=1``."""
+    return int(config.getoption("verbose", 0) or 0) > 0 or noise.verbose()
+
+
+def screen_message(message: str, *, verbose: bool) -> str:
+    """What a failing check shows: its first line, at most 250 characters, or all of it when
+    verbose (the further lines explain it)."""
+    from harness.verify.classify import LINE_LIMIT, shorten
+
+    return message if verbose else shorten(message.split("\n", 1)[0], LINE_LIMIT)
+
+
 def _verifier(config: pytest.Config) -> Any:
     if _VERIFIER in config.stash:
         return config.stash[_VERIFIER]
@@ -146,13 +166,16 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
     config = request.config
 
     def run(item: Any) -> Cell | None:
+        from harness.keras import runtime
         from harness.verify.engine import perform_check
 
+        with contextlib.suppress(Exception):  # a broken install is the check's own observation
+            runtime.import_tensorflow()  # quietly, before a custom object's module imports it
         ok, message, cell = perform_check(
             harness_verifier, item, golden_mode=_golden_mode(config), timeout=_timeout(config)
         )
         if not ok:
-            pytest.fail(message, pytrace=False)
+            pytest.fail(screen_message(message, verbose=_verbose(config)), pytrace=False)
         return cell
 
     return run
@@ -237,8 +260,27 @@ class _CrashRecorder:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    verbose = _verbose(config)
+    noise.set_verbose(verbose)  # for the TensorFlow import of this process
+    if not verbose:  # pytest applies its own filters to each test
+        for line in noise.pytest_filters():
+            config.addinivalue_line("filterwarnings", line)
     if not _is_worker(config):
         config.pluginmanager.register(_CrashRecorder(config), "keras-harness-crashes")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    noise.set_verbose(None)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """After failures of a harness session, say how to see their full explanation."""
+    harness = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
+    if harness and terminalreporter.stats.get("failed") and not _verbose(config):
+        terminalreporter.write_line(
+            "keras-harness: -v (or HARNESS_VERBOSE=1) shows each failure's full explanation "
+            "(every limitation that applies, with its evidence) and TensorFlow's log"
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

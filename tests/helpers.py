@@ -22,8 +22,11 @@ def results_file(build: Path, env: str) -> Path:
     return found[0]
 
 
-def run_suite(pytester: pytest.Pytester, registry: Path, env: str, build: Path) -> pytest.RunResult:
-    """The verification suite in a subprocess, on ``registry``, as environment ``env``."""
+def run_suite(
+    pytester: pytest.Pytester, registry: Path, env: str, build: Path, *, verbose: bool = False
+) -> pytest.RunResult:
+    """The verification suite in a subprocess, on ``registry``, as environment ``env``
+    (``verbose``: with -v, each failure with its full explanation)."""
     for name in ("harness.toml", "limitations.toml"):
         shutil.copy(ROOT / name, pytester.path / name)
     shutil.copy(ROOT / "compat" / "test_compat.py", pytester.path / "test_compat.py")
@@ -34,7 +37,7 @@ def run_suite(pytester: pytest.Pytester, registry: Path, env: str, build: Path) 
         str(registry),
         "--build-dir",
         str(build),
-        "-q",
+        "-v" if verbose else "-q",
         "-p",
         "no:cacheprovider",
     )

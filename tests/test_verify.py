@@ -91,10 +91,14 @@ def test_a_strict_limitation_that_stops_happening_fails(verifier: Verifier) -> N
     item = Item("m", "chain", "2.16.keras", "optimizer-state")
     verdict = verifier.classify(item, None, "12/12 slot variables identical", {})
     assert not verdict.ok and verdict.cell.status == "pass"
-    assert verdict.message == (
-        "m-2.16.keras-optimizer-state: documented limitation optimizer-state-lost no longer "
+    first, *explanation = verdict.message.split("\n")
+    assert first == (
+        "m-2.16.keras-optimizer-state: pass: documented limitation optimizer-state-lost no longer "
         "happens here (the check passed: 12/12 slot variables identical). Fix: update its "
-        f"applies_to in {verifier.catalogue.path}."
+        "applies_to in limitations.toml."
+    )
+    assert explanation[1].startswith(
+        f"    - optimizer-state-lost (strict, {verifier.catalogue.path})"
     )
 
 
@@ -107,25 +111,36 @@ def test_an_unexplained_error_fails_with_its_type(verifier: Verifier) -> None:
     item = Item("m", "savedmodel", "2.13.savedmodel", "load")
     verdict = verifier.classify(item, Observation("error", "KeyError", "'x'"), "", {})
     assert not verdict.ok and verdict.cell.status == "error:KeyError"
-    assert verdict.message == (
-        "m-2.13.savedmodel-load: error:KeyError: 'x' [no documented limitation applies]"
-    )
+    assert verdict.message.split("\n")[:3] == [
+        "m-2.13.savedmodel-load: error:KeyError: 'x' [no limitation applies]",
+        "  observed: KeyError: 'x'",
+        f"  limitations of {verifier.catalogue.path} that apply here (environment tf216, route "
+        "savedmodel, model m, check load): 0",
+    ]
 
 
 def test_an_error_that_matches_no_applicable_entry_names_them(verifier: Verifier) -> None:
     item = Item("m", "direct-h5", "2.13.h5", "evaluate")
     verdict = verifier.classify(item, Observation("error", "KeyError", "nope"), "", {})
     assert not verdict.ok
-    assert "not explained by the limitations that apply here (" in verdict.message
-    assert "maybe-broken: exception='ValueError', message='boom'" in verdict.message
+    first, *explanation = verdict.message.split("\n")
+    assert (
+        first
+        == "m-2.13.h5-evaluate: error:KeyError: nope [12 limitations apply here, none matches]"
+    )
+    assert (
+        "    - maybe-broken: exception='ValueError', message='boom' (exception and message differ)"
+        in explanation
+    )
 
 
 def test_an_observation_explained_twice_fails(verifier: Verifier) -> None:
     item = Item("twice", "direct-h5", "2.13.h5", "load")
     verdict = verifier.classify(item, Observation("error", "ValueError", "boom"), "", {})
     assert not verdict.ok and verdict.cell.status == "error:ValueError"
-    assert verdict.message.endswith(
-        "[explained by more than one limitation: maybe-broken, also-boom]"
+    assert verdict.message.split("\n")[0] == (
+        "twice-2.13.h5-load: error:ValueError: boom [explained by more than one limitation: "
+        "maybe-broken, also-boom]"
     )
 
 
@@ -152,8 +167,12 @@ def test_classification_is_a_pure_function_of_the_outcome_and_the_catalogue() ->
         "pass",
         "12/12",
         False,
-        "i: documented limitation optimizer-state-lost no longer happens here (the check "
+        "i: pass: documented limitation optimizer-state-lost no longer happens here (the check "
         "passed: 12/12). Fix: update its applies_to in l.toml.",
+        "  the check passed: 12/12\n"
+        "    - optimizer-state-lost (strict, l.toml): applies_to environments = ['@keras3']; "
+        "routes = ['direct-h5', 'chain-h5', 'chain', 'chain-2.17']; models = ['*']; checks = "
+        "['optimizer-state']",
     )
 
 

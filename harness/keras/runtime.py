@@ -1,6 +1,7 @@
 """The running TensorFlow environment: lazy import, versions, device.
 
-TensorFlow is imported here (and in ``formats/``) only, and only when a function needs it.
+TensorFlow is imported here (and in ``formats/``) only, and only when a function needs it, without
+its start-up noise unless verbose (:mod:`harness.keras.noise`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ import sys
 from typing import Any
 
 from harness.core.errors import EnvironmentMismatchError
+from harness.keras import noise
 
 
+@functools.cache
 def import_tensorflow() -> Any:
-    """Import TensorFlow once, quietly."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    """Import TensorFlow once, without its start-up noise (see :mod:`harness.keras.noise`; its
+    devices are listed here, inside the filter, since that is when CUDA starts)."""
+    if not noise.verbose():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    noise.silence_python()
+    with noise.quiet_stderr():
+        import tensorflow as tf
 
+        tf.config.list_physical_devices("GPU")
     return tf
 
 

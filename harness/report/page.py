@@ -1,5 +1,7 @@
 """A self-contained HTML page of the matrix: no network, filters by model, environment and
-status, and a details panel with each cell's numbers and provenance."""
+status, and a details panel with each cell's numbers and provenance, why a failing cell fails
+(every limitation that applies, with its evidence: :mod:`harness.report.summary`) and, for a
+limitation, its title, evidence and workaround."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from harness.core.results import CHECKS, SOURCE_CHECKS, Cell
+from harness.core.results import CHECKS, SOURCE_CHECKS, Cell, CellKey
 from harness.report.render import compact, counts, sort_rows
 
 COLOURS = {
@@ -40,14 +42,31 @@ def _options(values: list[str]) -> str:
     return "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values)
 
 
-def render_html(cells: list[Cell], *, route_order: list[str] | None = None) -> str:
+def render_html(
+    cells: list[Cell],
+    *,
+    route_order: list[str] | None = None,
+    why: dict[tuple[CellKey, str], str] | None = None,
+    limitations: dict[str, dict[str, str]] | None = None,
+) -> str:
+    """The page; ``why``: each failing cell's explanation by its run key, ``limitations``: the
+    catalogue's entries (title, evidence, workaround) by id."""
     ordered = sort_rows(cells, route_order)
     _, rows = compact(ordered)
+    why = why or {}
+    used = {cell.status.split(":", 1)[1] for cell in cells if cell.kind == "limitation"}
     payload: dict[str, Any] = {
         "colours": COLOURS,
         "checks": list(CHECKS + SOURCE_CHECKS),
+        "limitations": {k: v for k, v in sorted((limitations or {}).items()) if k in used},
         "cells": [
-            {**row, "kind": cell.kind, "text": cell_label(cell), "index": index}
+            {
+                **row,
+                "kind": cell.kind,
+                "text": cell_label(cell),
+                "index": index,
+                **({"why": why[cell.run_key]} if why.get(cell.run_key) else {}),
+            }
             for index, (cell, row) in enumerate(zip(ordered, rows, strict=True))
         ],
     }

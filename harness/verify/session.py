@@ -36,7 +36,7 @@ from harness.keras import runtime
 from harness.keras.opening import open_model
 from harness.source import reference
 from harness.verify.checks import CHECK_TYPES, Loaded, Subject, observe_exception
-from harness.verify.classify import classify
+from harness.verify.classify import Scope, classify, compose, step_failure, why_not_explained
 from harness.verify.loading import Models, NotProduced, route_named
 from harness.verify.provenance import SOURCE_ROUTE, Lineage, Runner, runner_name
 
@@ -202,16 +202,27 @@ class Verifier:
         self, item: Item, observation: Observation | None, detail: str, numbers: dict[str, Any]
     ) -> Verdict:
         """The cell of one item's outcome, with its provenance (see :func:`classify`)."""
-        applicable = self.catalogue.applicable(
-            env=self.env.name,
-            route=base_route(item.route),
-            model=item.model,
-            check=item.check,
-            keras=self.env.generation,
+        scope = Scope(
+            self.env.name, base_route(item.route), item.model, item.check, self.env.generation
         )
-        result = classify(item.id, observation, detail, applicable, self.catalogue.path)
+        applicable = self.catalogue.applicable(
+            env=scope.env,
+            route=scope.route,
+            model=scope.model,
+            check=scope.check,
+            keras=scope.keras,
+        )
+        result = classify(
+            item.id,
+            observation,
+            detail,
+            applicable,
+            self.catalogue.path,
+            entries=self.catalogue.entries,
+            scope=scope,
+        )
         cell = self.cell(item, result.status, result.detail, numbers)
-        return Verdict(cell, result.ok, result.message, applicable)
+        return Verdict(cell, result.ok, _joined(result.message, result.explanation), applicable)
 
     def _route(self, name: str) -> Route | None:
         """The route of a cell (None for the source environment's own items)."""
@@ -227,25 +238,35 @@ class Verifier:
         if record is None or record.status == "ok":
             cell = self.cell(item, status, detail, {})
             fix = f"run tox -e {step.env} before tox -e {self.env.name} (or run tox)"
-            return Verdict(cell, False, f"{item.id}: {status}: {detail}. Fix: {fix}.")
-        route = self.config.route_of(step.target)
-        explaining = [
-            entry
-            for entry in self.catalogue.applicable(
-                env=step.env,
-                route=route.name if route else base_route(item.route),
-                model=item.model,
-                check="load",
-                keras=self.config.environment(step.env).generation,
+            return Verdict(
+                cell, False, compose(f"{item.id}: {status}:", detail, f". Fix: {fix}.", gap="")
             )
-            if entry.explains(Observation("error", record.exception, record.message))
-        ]
+        route = self.config.route_of(step.target)
+        scope = Scope(
+            step.env,
+            route.name if route else base_route(item.route),
+            item.model,
+            "load",
+            self.config.environment(step.env).generation,
+        )
+        applicable = self.catalogue.applicable(
+            env=scope.env,
+            route=scope.route,
+            model=scope.model,
+            check=scope.check,
+            keras=scope.keras,
+        )
+        observation = Observation("error", record.exception, record.message)
+        explaining = [entry for entry in applicable if entry.explains(observation)]
         if len(explaining) == 1:
             cause = f"{detail} [limitation:{explaining[0].id} in {step.env}]"
             return Verdict(self.cell(item, status, cause, {}), True)
         cell = self.cell(item, status, detail, {})
-        why = f"the step's failure is not explained by one limitation of {step.env}"
-        return Verdict(cell, False, f"{item.id}: {status}: {detail} [{why}]")
+        why = why_not_explained(
+            observation, applicable, self.catalogue.entries, scope, self.catalogue.path
+        )
+        message, explanation = step_failure(item.id, status, observation, why, step.env)
+        return Verdict(cell, False, _joined(message, explanation))
 
     def cell(self, item: Item, status: str, detail: str, numbers: dict[str, Any]) -> Cell:
         """A cell of this environment and runner, with its provenance."""
@@ -272,3 +293,9 @@ class Verifier:
             },
             fingerprint=fingerprint.id,
         )
+
+
+def _joined(message: str, explanation: str) -> str:
+    """A verdict's message: the failure line, then its explanation on further lines (the pytest
+    plugin shows them with -v)."""
+    return f"{message}\n{explanation}" if message and explanation else message

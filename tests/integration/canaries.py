@@ -268,7 +268,10 @@ def check_canaries(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
     )
     files = {**crafted_files(tmp_path, secret_file(tmp_path)), **built}
-    result = run_suite(pytester, registry_for(tmp_path, files), env, tmp_path / "build")
+    # -v: each failure with its full explanation, which repeats the refusal as observed
+    result = run_suite(
+        pytester, registry_for(tmp_path, files), env, tmp_path / "build", verbose=True
+    )
     assert not canary.exists()
     assert result.ret != 0
     result.stdout.fnmatch_lines_random([item.refusal for item in files.values()])
