@@ -87,13 +87,13 @@ def test_an_entry_whose_message_differs_is_the_nearest(tmp_path: Path) -> None:
     assert result.explanation.splitlines()[:4] == [
         f"  observed: ValueError: {LSTM}",
         f"  limitations of {changed} that apply here (environment tf216, route chain-h5, model m, "
-        "check load): 8",
+        "check load): 9",
         "    - depthwise-conv-groups-refused: exception='TypeError', message=\"Error when "
         "deserializing class 'DepthwiseConv2D'\" (exception and message differ)",
         "    - rnn-time-major-refused: exception='ValueError', message='time_major is gone' "
         "(message differs)",
     ]
-    assert len(result.explanation.splitlines()) == 10  # observed, the count, 8 entries
+    assert len(result.explanation.splitlines()) == 11  # observed, the count, 9 entries
 
 
 def test_an_entry_that_would_explain_it_elsewhere_is_the_nearest() -> None:
@@ -124,7 +124,7 @@ def test_an_entry_whose_outcome_differs_is_near() -> None:
 def test_entries_of_another_kind_of_observation_are_never_near() -> None:
     # eight entries apply to a Keras 3 load; none shares a part of a KeyError's evidence
     assert line("tf216", "chain-h5", "load", Observation("error", "KeyError", "'x'")) == (
-        "m-load: error:KeyError: 'x' [8 limitations apply here, none matches]"
+        "m-load: error:KeyError: 'x' [9 limitations apply here, none matches]"
     )
     assert line("tf213", "savedmodel", "load", Observation("error", "KeyError", "'x'"), 2) == (
         "m-load: error:KeyError: 'x' [no limitation applies]"
@@ -149,7 +149,7 @@ def test_a_long_path_keeps_its_last_two_parts() -> None:
     assert line("tf216", "chain-h5", "load", Observation("error", "UnsafeModelError", REFUSAL)) == (
         "m-load: error:UnsafeModelError: Refusing to load …/2.13.h5/evil.h5: it can execute code "
         '(Lambda layer at model/outer…set "trusted": true in its registry entry. '
-        "[8 limitations apply here, none matches]"
+        "[9 limitations apply here, none matches]"
     )
     assert shorten("see https://www.tensorflow.org/guide/keras/save_and_serialize", 20) == (
         "see https://…rialize"
@@ -183,8 +183,8 @@ def test_a_limitation_that_no_longer_happens_is_one_line() -> None:
     assert result.explanation == (
         f"  the check passed: {' '.join(detail.split())}\n"
         f"    - optimizer-state-lost (strict, {CATALOGUE.path}): applies_to environments = "
-        "['@keras3']; routes = ['direct-h5', 'chain-h5', 'chain', 'chain-2.17']; models = ['*']; "
-        "checks = ['optimizer-state']"
+        "['@keras3']; routes = ['direct-h5', 'chain-h5', 'chain', 'chain-2.17', 'repaired']; "
+        "models = ['*']; checks = ['optimizer-state']"
     )
 
 

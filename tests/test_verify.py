@@ -126,7 +126,7 @@ def test_an_error_that_matches_no_applicable_entry_names_them(verifier: Verifier
     first, *explanation = verdict.message.split("\n")
     assert (
         first
-        == "m-2.13.h5-evaluate: error:KeyError: nope [12 limitations apply here, none matches]"
+        == "m-2.13.h5-evaluate: error:KeyError: nope [13 limitations apply here, none matches]"
     )
     assert (
         "    - maybe-broken: exception='ValueError', message='boom' (exception and message differ)"
@@ -171,8 +171,8 @@ def test_classification_is_a_pure_function_of_the_outcome_and_the_catalogue() ->
         "passed: 12/12). Fix: update its applies_to in l.toml.",
         "  the check passed: 12/12\n"
         "    - optimizer-state-lost (strict, l.toml): applies_to environments = ['@keras3']; "
-        "routes = ['direct-h5', 'chain-h5', 'chain', 'chain-2.17']; models = ['*']; checks = "
-        "['optimizer-state']",
+        "routes = ['direct-h5', 'chain-h5', 'chain', 'chain-2.17', 'repaired']; models = ['*']; "
+        "checks = ['optimizer-state']",
     )
 
 

@@ -27,8 +27,10 @@ match (an entry about another kind of observation is never near), and a differin
 fragment must share a run of at least :data:`MIN_SHARED` characters with the observed message
 (else every entry of a common exception type would be near). The nearest is the near entry whose
 evidence matches in full but whose ``applies_to`` excludes the cell (fewest excluded scopes
-first); else the one whose message differs (longest shared run first); else whose exception
-differs; else whose outcome differs. Ties go to catalogue order.
+first); else the one whose exception differs while its message fragment matches (a message
+fragment is the specific part of the evidence, an exception type the generic one); else whose
+message differs (longest shared run first); else whose outcome differs. Ties go to catalogue
+order.
 """
 
 from __future__ import annotations
@@ -213,9 +215,9 @@ def nearest(
         elif missed == ["message"]:
             shared = _shared_run(entry.evidence["message"], observation.message)
             if shared >= MIN_SHARED:
-                ranked.append(((1, -shared, index), Near(entry, "message", shared=shared)))
+                ranked.append(((2, -shared, index), Near(entry, "message", shared=shared)))
         else:
-            rank = 2 if missed == ["exception"] else 3
+            rank = 1 if missed == ["exception"] else 3
             ranked.append(((rank, 0, index), Near(entry, missed[0])))
     return min(ranked, key=lambda pair: pair[0])[1] if ranked else None
 
