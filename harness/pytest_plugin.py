@@ -107,7 +107,7 @@ def _verbose(config: pytest.Config) -> bool:
 def screen_message(message: str, *, verbose: bool) -> str:
     """What a failing check shows: its first line, at most 250 characters, or all of it when
     verbose (the further lines explain it)."""
-    from harness.verify.classify import LINE_LIMIT, shorten
+    from harness.core.lines import LINE_LIMIT, shorten
 
     return message if verbose else shorten(message.split("\n", 1)[0], LINE_LIMIT)
 

@@ -12,17 +12,11 @@ import pytest
 from harness.convert.records import StepRecord
 from harness.core.config import load_config
 from harness.core.limitations import Observation, load_catalogue
+from harness.core.lines import LINE_LIMIT, shorten
 from harness.core.registry import Registry
 from harness.core.specs import Spec
 from harness.pytest_plugin import screen_message
-from harness.verify.classify import (
-    LINE_LIMIT,
-    Scope,
-    classify,
-    compose,
-    nearest,
-    shorten,
-)
+from harness.verify.classify import Scope, classify, compose, nearest
 from harness.verify.loading import NotProduced
 from harness.verify.session import Item, Verifier
 
@@ -315,3 +309,21 @@ def test_the_plugin_shows_the_first_line_unless_verbose() -> None:
     assert screen_message(message, verbose=False) == "m-load: error:E: boom [no limitation applies]"
     assert screen_message(message, verbose=True) == message
     assert len(screen_message("The golden " + "x" * 400, verbose=False)) == LINE_LIMIT
+
+
+def test_a_step_line_printed_by_convert_stays_on_one_screen(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from harness.convert.records import StepRecord
+    from harness.convert.steps import report
+
+    message = "Error when deserializing class 'DepthwiseConv2D' using config=" + "{'x': 1} " * 200
+    report(
+        "tf216",
+        StepRecord("m", "2.15.h5->2.16.keras@tf216", "tf216", "error", "TypeError", message),
+    )
+    line = capsys.readouterr().out.rstrip("\n")
+    assert "\n" not in line and len(line) == LINE_LIMIT
+    assert line.startswith(
+        "tf216: m: 2.15.h5->2.16.keras@tf216: TypeError: Error when deserializing"
+    )

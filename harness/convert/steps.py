@@ -23,6 +23,7 @@ from harness.core.config import Config, Step
 from harness.core.errors import HarnessError, describe
 from harness.core.faults import inject
 from harness.core.golden import read_golden, sha256_of
+from harness.core.lines import LINE_LIMIT, shorten
 from harness.core.locations import converted_path, model_path
 from harness.core.registry import Registry
 from harness.core.repairs import DEFAULT_REPAIRS, Rule, load_repairs
@@ -144,13 +145,14 @@ def run_env_steps(
 
 
 def report(env: str, record: StepRecord) -> None:
-    """Print one step's outcome as it happens (a crash later loses nothing printed)."""
+    """Print one step's outcome as it happens (a crash later loses nothing printed), on one line
+    of at most LINE_LIMIT characters (the step record keeps the whole message)."""
     outcome = (
         record.status
         if record.status in ("ok", "up-to-date")
         else f"{record.exception}: {record.message}"
     )
-    print(f"{env}: {record.model}: {record.step}: {outcome}", flush=True)
+    print(shorten(f"{env}: {record.model}: {record.step}: {outcome}", LINE_LIMIT), flush=True)
 
 
 def up_to_date(

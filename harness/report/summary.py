@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from harness.core.config import Config
 from harness.core.errors import HarnessError
 from harness.core.limitations import Catalogue, Observation
+from harness.core.lines import one_line, shorten
 from harness.core.locations import base_route
 from harness.core.results import Cell
-from harness.verify.classify import Scope, one_line, shorten, why_not_explained
+from harness.verify.classify import Scope, why_not_explained
 
 #: how many failing causes the summary lists
 TOP_CAUSES = 5

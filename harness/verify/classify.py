@@ -35,21 +35,16 @@ order.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
 from harness.core.limitations import Limitation, Observation
+from harness.core.lines import LINE_LIMIT, LINE_TARGET, one_line, shorten
 
-#: a failure line aims at this many characters ...
-LINE_TARGET = 200
-#: ... and never exceeds this many
-LINE_LIMIT = 250
 #: a differing message fragment is near when it shares a run of this many characters
 MIN_SHARED = 8
-ELLIPSIS = "…"
 _MIN_OBSERVED = 80  # what was observed keeps at least this much of the line
 _TRAIL_MAX = 120  # the bracket (or a fix) takes at most this much
 _SCOPES = ("environments", "routes", "models", "checks")
@@ -60,9 +55,6 @@ _SCOPE_NAMES = {
     "checks": "check",
 }
 _ANYWHERE = {scope: ("*",) for scope in _SCOPES}
-_PART = r"[^\s/'\"(),:;\[\]]+"
-#: an absolute path of three parts or more, up to its last two parts (not inside a URL)
-_LONG_PATH = re.compile(rf"(?<![\w.:/{ELLIPSIS}])/(?:{_PART}/)+(?={_PART}/{_PART})")
 
 
 @dataclass(frozen=True)
@@ -128,25 +120,6 @@ class Near:
             expected = " or ".join(self.entry.evidence[self.part])
             return f"{self.part} differs" + (f": expects {expected}" if len(expected) <= 40 else "")
         return "message differs"
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def shorten(text: str, width: int) -> str:
-    """``text`` on one line in at most ``width`` characters: long absolute paths keep their last
-    two parts, then the middle gives way to ``…`` (two thirds of the room for the start)."""
-    text = one_line(text)
-    if len(text) > width:
-        text = _LONG_PATH.sub(ELLIPSIS + "/", text)
-    if len(text) <= width:
-        return text
-    if width < 2:
-        return ELLIPSIS[:width]
-    head = (width - 1) * 2 // 3
-    tail = width - 1 - head
-    return text[:head].rstrip() + ELLIPSIS + (text[-tail:].lstrip() if tail else "")
 
 
 def compose(lead: str, observed: str, trail: str = "", *, gap: str = " ") -> str:
