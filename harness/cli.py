@@ -99,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     pin.add_argument("--upgrade", action="store_true", help="re-resolve even if current")
     pin.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
 
+    routes = sub.add_parser(
+        "routes",
+        help="per model: the shortest route that passes in each environment, or what stopped it "
+        "and what to try next (from a run's results, or a baseline)",
+    )
+    routes.add_argument(
+        "--results",
+        nargs="*",
+        default=None,
+        help="results files or folders (default: <build-dir>/results, else --baseline)",
+    )
+    routes.add_argument("--baseline", default="golden/baseline.json")
+    routes.add_argument("--limitations", default="limitations.toml")
+    routes.add_argument("--repairs", default="repairs.toml")
+
     inspect = sub.add_parser(
         "inspect", help="what a model file contains and what will break (no TensorFlow)"
     )
@@ -144,6 +159,31 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     else:
         print("\n\n".join(render_text(report) for report in reports))
     return 2 if failed else 0
+
+
+def cmd_routes(args: argparse.Namespace) -> int:
+    from harness.core.config import load_config
+    from harness.core.limitations import load_catalogue
+    from harness.core.repairs import load_repairs
+    from harness.report.matrix import merge, read_baseline
+    from harness.report.routes import answers
+
+    config = load_config(args.config)
+    if args.results:
+        sources = [Path(p) for p in args.results]
+        files = [f for p in sources for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+    else:
+        default = Path(args.build_dir) / "results"
+        files = sorted(default.glob("*.json")) if default.is_dir() else []
+    if files:
+        cells = {cell.key: {"status": cell.status} for cell in merge(files)}
+    else:  # no run here yet: the committed baseline
+        cells = dict(read_baseline(Path(args.baseline)))
+    repairs = Path(args.repairs)
+    rules = load_repairs(repairs) if repairs.exists() else []
+    for line in answers(cells, config, load_catalogue(Path(args.limitations)), rules):
+        print(line)
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -274,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         "matrix": cmd_matrix,
         "inspect": cmd_inspect,
         "validate": cmd_validate,
+        "routes": cmd_routes,
         "docs": cmd_docs,
         "pin": cmd_pin,
     }
