@@ -21,10 +21,10 @@ LENGTH = 10
 TOLERANCES = {
     "predict": {
         "max_ulp": 8,
-        "reason": "Keras 3's GRU computes its gates with other ops than Keras 2's, so the repaired "
-        "route's outputs move against TF 2.13 on the same hardware (Keras 3.3.3 to 3.15.1, TF 2.16 "
-        "to 2.21: up to 8 of 48 values, max 2 ULP, max abs diff 1.5e-8, AMD Zen 5); every other "
-        "route stays bitwise.",
+        "reason": "Keras 3's GRU computes its gates with other ops than Keras 2's, so the "
+        "repaired route's outputs move against TF 2.13 on the same hardware (Keras 3.3.3 to "
+        "3.15.1, TF 2.16 to 2.21: up to 8 of 48 values, max 2 ULP, max abs diff 1.5e-8, AMD Zen "
+        "5); every other route stays bitwise.",
     },
 }
 

@@ -20,10 +20,10 @@ LENGTH = 12
 TOLERANCES = {
     "predict": {
         "max_ulp": 8,
-        "reason": "Keras 3's LSTM computes its gates with other ops than Keras 2's, so the repaired "
-        "route's outputs move against TF 2.13 on the same hardware (Keras 3.3.3 to 3.15.1, TF 2.16 "
-        "to 2.21: 5-9 of 48 values, max 1 ULP, max abs diff 3e-8, AMD Zen 5); every other route "
-        "stays bitwise.",
+        "reason": "Keras 3's LSTM computes its gates with other ops than Keras 2's, so the "
+        "repaired route's outputs move against TF 2.13 on the same hardware (Keras 3.3.3 to "
+        "3.15.1, TF 2.16 to 2.21: 5-9 of 48 values, max 1 ULP, max abs diff 3e-8, AMD Zen 5); "
+        "every other route stays bitwise.",
     },
 }
 
