@@ -52,13 +52,7 @@ class Judge:
 
     def _strict(self, cell: Cell) -> list[str]:
         scope = self.scope(cell.env, cell.route, cell.model, cell.check)
-        applicable = self.catalogue.applicable(
-            env=scope.env,
-            route=scope.route,
-            model=scope.model,
-            check=scope.check,
-            keras=scope.keras,
-        )
+        applicable = scope.applicable(self.catalogue)
         return [entry.id for entry in applicable if entry.strict]
 
     def failing(self, cell: Cell) -> bool:
@@ -114,13 +108,7 @@ class Judge:
         return self._why(Observation("", exception, message), scope, lines)
 
     def _why(self, observation: Observation, scope: Scope, first: str) -> str:
-        applicable = self.catalogue.applicable(
-            env=scope.env,
-            route=scope.route,
-            model=scope.model,
-            check=scope.check,
-            keras=scope.keras,
-        )
+        applicable = scope.applicable(self.catalogue)
         why = why_not_explained(
             observation,
             applicable,

@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from harness.core.limitations import Limitation, Observation
+from harness.core.limitations import Catalogue, Limitation, Observation
 from harness.core.lines import LINE_LIMIT, LINE_TARGET, one_line, shorten
 
 #: a differing message fragment is near when it shares a run of this many characters
@@ -76,6 +76,12 @@ class Scope:
     model: str
     check: str
     keras: int | None = None
+
+    def applicable(self, catalogue: Catalogue) -> list[Limitation]:
+        """The entries of ``catalogue`` that apply to this cell."""
+        return catalogue.applicable(
+            env=self.env, route=self.route, model=self.model, check=self.check, keras=self.keras
+        )
 
     def value(self, scope: str) -> str:
         return {

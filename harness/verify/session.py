@@ -205,13 +205,7 @@ class Verifier:
         scope = Scope(
             self.env.name, base_route(item.route), item.model, item.check, self.env.generation
         )
-        applicable = self.catalogue.applicable(
-            env=scope.env,
-            route=scope.route,
-            model=scope.model,
-            check=scope.check,
-            keras=scope.keras,
-        )
+        applicable = scope.applicable(self.catalogue)
         result = classify(
             item.id,
             observation,
@@ -249,13 +243,7 @@ class Verifier:
             "load",
             self.config.environment(step.env).generation,
         )
-        applicable = self.catalogue.applicable(
-            env=scope.env,
-            route=scope.route,
-            model=scope.model,
-            check=scope.check,
-            keras=scope.keras,
-        )
+        applicable = scope.applicable(self.catalogue)
         observation = Observation("error", record.exception, record.message)
         explaining = [entry for entry in applicable if entry.explains(observation)]
         if len(explaining) == 1:
