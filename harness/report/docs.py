@@ -30,7 +30,10 @@ HEADER = (
 )
 
 
-def render_limitations(catalogue: Catalogue, baseline: Baseline) -> str:
+def render_limitations(
+    catalogue: Catalogue, baseline: Baseline, repairs: dict[str, list[str]] | None = None
+) -> str:
+    """LIMITATIONS.md; ``repairs`` maps a limitation id to the repairs.toml rules that repair it."""
     measured: dict[str, dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
     for key, value in baseline.items():
         status = str(value.get("status", ""))
@@ -48,6 +51,12 @@ def render_limitations(catalogue: Catalogue, baseline: Baseline) -> str:
         lines.append(f"- **Evidence**: {entry.describe_evidence()}")
         lines.append(f"- **Strict**: {'yes' if entry.strict else 'no (depends on the model)'}")
         lines.append(f"- **Workaround**: {entry.workaround}")
+        rules = (repairs or {}).get(entry.id)
+        lines.append(
+            f"- **Repaired route**: rules {', '.join(f'`{r}`' for r in rules)} (repairs.toml)"
+            if rules
+            else "- **Repaired route**: no rule repairs it"
+        )
         lines.append(f"- **Source**: {entry.source}")
         cells = measured.get(entry.id, {})
         if cells:
@@ -230,11 +239,16 @@ def expected_docs(
     """What LIMITATIONS.md, COMPAT.md and README.md under ``root`` should contain."""
     from harness.core.config import load_config
     from harness.core.limitations import load_catalogue
+    from harness.core.repairs import DEFAULT_REPAIRS, load_repairs
     from harness.report.matrix import read_baseline
 
     config = load_config(config_path)
     catalogue = load_catalogue(catalogue_path)
     baseline = read_baseline(baseline_path)
+    repairs_path = config.path.parent / DEFAULT_REPAIRS
+    repairs: dict[str, list[str]] = {}
+    for rule in load_repairs(repairs_path) if repairs_path.exists() else []:
+        repairs.setdefault(rule.repairs, []).append(rule.id)
     readme = root / "README.md"
     text = read_text(
         readme,
@@ -248,7 +262,7 @@ def expected_docs(
     )
     routes = render_routes(baseline, config, case_families(config.path.parent / "cases"))
     return {
-        root / "LIMITATIONS.md": render_limitations(catalogue, baseline),
+        root / "LIMITATIONS.md": render_limitations(catalogue, baseline, repairs),
         root / "COMPAT.md": render_compat(
             catalogue, baseline, config, config.path.parent / "requirements"
         ),
