@@ -185,3 +185,11 @@ def test_accuracy_stored_as_categorical_is_sparse_only_where_the_outputs_loss_is
     )
     assert one.training is not None
     assert one.training["metrics"][0]["class_name"] == "SparseCategoricalAccuracy"
+
+
+def test_limitations_md_says_which_rules_repair_each_limitation() -> None:
+    text = (ROOT / "LIMITATIONS.md").read_text(encoding="utf-8")
+    section = text.split("## `depthwise-conv-groups-refused`", 1)[1].split("\n## ", 1)[0]
+    assert "- **Repaired route**: rules `depthwise-groups` (repairs.toml)" in section
+    section = text.split("## `tf-op-layers-unknown-in-keras3`", 1)[1].split("\n## ", 1)[0]
+    assert "- **Repaired route**: no rule repairs it" in section
