@@ -111,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="results files or folders (default: <build-dir>/results, else --baseline)",
     )
     routes.add_argument("--baseline", default="golden/baseline.json")
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="copy a model's verified file for one environment to a folder, with a JSON "
+        "certificate (source hash, steps, repair rules, every cell); from a run's results",
+    )
+    _registry_arg(migrate)
+    migrate.add_argument("--model", required=True)
+    migrate.add_argument("--env", required=True, help="the target environment, e.g. tf221")
+    migrate.add_argument("--route", default="repaired", help="default: %(default)s")
+    migrate.add_argument("--out", required=True, help="folder for the file and its certificate")
     routes.add_argument("--limitations", default="limitations.toml")
     routes.add_argument("--repairs", default="repairs.toml")
 
@@ -183,6 +194,35 @@ def cmd_routes(args: argparse.Namespace) -> int:
     rules = load_repairs(repairs) if repairs.exists() else []
     for line in answers(cells, config, load_catalogue(Path(args.limitations)), rules):
         print(line)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from harness.core.config import load_config
+    from harness.core.registry import Registry
+    from harness.report.matrix import merge
+    from harness.report.migrate import migrate, summary
+
+    config = load_config(args.config)
+    config.environment(args.env)
+    results = Path(args.build_dir) / "results"
+    files = sorted(results.glob("*.json")) if results.is_dir() else []
+    if not files:
+        raise HarnessError(
+            f"No results in {results}. Fix: run tox (or tox -e {args.env} after the "
+            f"environments it depends on) first."
+        )
+    target, written = migrate(
+        config,
+        Registry.load(args.registry),
+        Path(args.build_dir),
+        merge(files),
+        args.model,
+        args.env,
+        args.route,
+        Path(args.out),
+    )
+    print(f"wrote {target} and {written}: {summary(written)}")
     return 0
 
 
@@ -315,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "inspect": cmd_inspect,
         "validate": cmd_validate,
         "routes": cmd_routes,
+        "migrate": cmd_migrate,
         "docs": cmd_docs,
         "pin": cmd_pin,
     }
