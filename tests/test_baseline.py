@@ -29,7 +29,7 @@ def test_every_limitation_cell_of_the_baseline_is_one_its_entry_applies_to() -> 
             route=base_route(key.route),
             model=key.model,
             check=key.check,
-            keras=env.generation,
+            keras=env.keras,
         ):
             wrong.append(f"{key.text}: {status}")
     assert wrong == []

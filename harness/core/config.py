@@ -28,7 +28,7 @@ class Environment:
 
     name: str
     version: str
-    keras: int
+    keras: int  # the generation that loads the models: 2 under tf_keras (@keras2 / @keras3)
     verify: tuple[str, ...]
     description: str = ""
     pins: tuple[tuple[str, str], ...] = ()
@@ -37,12 +37,6 @@ class Environment:
     def legacy(self) -> bool:
         """Keras 2 through tf_keras on TF >= 2.16 (``TF_USE_LEGACY_KERAS=1``)."""
         return any(name == "tf-keras" for name, _ in self.pins)
-
-    @property
-    def generation(self) -> int:
-        """The Keras generation that loads the models here: 2 under tf_keras, whatever Keras is
-        installed beside it (what ``@keras2`` / ``@keras3`` select in the catalogue)."""
-        return 2 if self.legacy else self.keras
 
 
 @dataclass(frozen=True)
@@ -339,11 +333,10 @@ def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) ->
     if verify is None:  # every route the environment could receive: specs no newer than it;
         # a route with `keras = N` only where the models load with Keras N
         ceiling = tuple(int(part) for part in version.split("."))
-        loads_with = 2 if tf_keras is not None else generation
         verify = [
             r.name
             for r in routes.values()
-            if r.spec.version_key <= ceiling and r.keras in (None, loads_with)
+            if r.spec.version_key <= ceiling and r.keras in (None, generation)
         ]
     if not isinstance(verify, list) or not all(isinstance(r, str) for r in verify):
         raise ConfigError(

@@ -66,11 +66,7 @@ def next_step(
     kind, _, detail = cause.partition(":")
     if kind == "limitation":
         environment = config.environment(env)
-        if (
-            detail in repaired
-            and environment.generation == 3
-            and "repaired" not in environment.verify
-        ):
+        if detail in repaired and environment.keras == 3 and "repaired" not in environment.verify:
             return "the repaired route (a rule repairs it; verified from TF 2.17 on)"
         try:
             return catalogue.get(detail).workaround

@@ -45,7 +45,7 @@ class Judge:
         keras = None
         if self.config is not None:
             try:
-                keras = self.config.environment(env).generation
+                keras = self.config.environment(env).keras
             except HarnessError:  # an environment this configuration no longer has
                 keras = None
         return Scope(env, base_route(route), model, check, keras)

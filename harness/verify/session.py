@@ -202,9 +202,7 @@ class Verifier:
         self, item: Item, observation: Observation | None, detail: str, numbers: dict[str, Any]
     ) -> Verdict:
         """The cell of one item's outcome, with its provenance (see :func:`classify`)."""
-        scope = Scope(
-            self.env.name, base_route(item.route), item.model, item.check, self.env.generation
-        )
+        scope = Scope(self.env.name, base_route(item.route), item.model, item.check, self.env.keras)
         applicable = scope.applicable(self.catalogue)
         result = classify(
             item.id,
@@ -241,7 +239,7 @@ class Verifier:
             route.name if route else base_route(item.route),
             item.model,
             "load",
-            self.config.environment(step.env).generation,
+            self.config.environment(step.env).keras,
         )
         applicable = scope.applicable(self.catalogue)
         observation = Observation("error", record.exception, record.message)

@@ -41,6 +41,15 @@ class Crafted:
     refusal: str
 
 
+def refused(spec: str, path: Path, what: str, model: str) -> Crafted:
+    """A file the suite must refuse as code (``what``: the problem at its layer path), with the
+    exact refusal pattern for ``model``."""
+    fix = TRUST_FIX.format(model=model)
+    return Crafted(
+        spec, path, f"*Refusing to load */{path.name}: it can execute code ({what}). {fix}*"
+    )
+
+
 def canary_module(tmp_path: Path, canary: Path) -> Path:
     """A folder holding :data:`CANARY_MODULE`, whose import and whose ``payload`` function both
     write ``canary``; put it on ``PYTHONPATH`` so that the code is really importable."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from tests.integration.canaries import TRUST_FIX, Crafted, check_canaries, load_directly
+from tests.integration.canaries import check_canaries, load_directly, refused
 
 pytestmark = pytest.mark.tensorflow
 tf = pytest.importorskip("tensorflow")
@@ -57,17 +57,14 @@ def test_canaries_never_run_in_tf213(
     lambda_h5 = nested_lambda_h5(tmp_path / "lambda.h5", canary)
     read_h5 = tf_op_read_file_h5(tmp_path / "tf_op_read.h5")
     built = {
-        "nested_lambda": Crafted(
-            "2.13.h5",
-            lambda_h5,
-            "*Refusing to load */lambda.h5: it can execute code (Lambda layer at "
-            f"model/outer/inner/canary). {TRUST_FIX.format(model='nested_lambda')}*",
+        "nested_lambda": refused(
+            "2.13.h5", lambda_h5, "Lambda layer at model/outer/inner/canary", "nested_lambda"
         ),
-        "tf_op_read": Crafted(
+        "tf_op_read": refused(
             "2.13.h5",
             read_h5,
-            "*Refusing to load */tf_op_read.h5: it can execute code (TFOpLambda calling "
-            "tf.io.read_file (not a pure TF op) at model/model/tf.strings.strip)*",
+            "TFOpLambda calling tf.io.read_file (not a pure TF op) at model/model/tf.strings.strip",
+            "tf_op_read",
         ),
     }
     assert check_canaries(pytester, monkeypatch, tmp_path, "tf213", built) == canary

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.canaries import (
-    TRUST_FIX,
-    Crafted,
     check_canaries,
     load_directly,
+    refused,
     tfsm_layer_keras,
 )
 
@@ -73,34 +72,21 @@ def test_canaries_never_run_in_keras3(
     lambda_file = lambda_keras(tmp_path / "lambda.keras", canary)
     activation = lambda_activation_keras(tmp_path / "activation.keras", canary)
     tfsm = tfsm_layer_keras(tmp_path / "real_tfsm.keras", canary)
-    code = "*Refusing to load */{name}: it can execute code ({what}). {fix}*"
     built = {
-        "nested_lambda": Crafted(
-            "2.16.keras",
-            lambda_file,
-            code.format(
-                name=lambda_file.name,
-                what="Lambda layer at model/outer/inner/canary",
-                fix=TRUST_FIX.format(model="nested_lambda"),
-            ),
+        "nested_lambda": refused(
+            "2.16.keras", lambda_file, "Lambda layer at model/outer/inner/canary", "nested_lambda"
         ),
-        "lambda_activation_real": Crafted(
+        "lambda_activation_real": refused(
             "2.16.keras",
             activation,
-            code.format(
-                name=activation.name,
-                what="serialized Python lambda at model/activation/dense",
-                fix=TRUST_FIX.format(model="lambda_activation_real"),
-            ),
+            "serialized Python lambda at model/activation/dense",
+            "lambda_activation_real",
         ),
-        "real_tfsm": Crafted(
+        "real_tfsm": refused(
             "2.16.keras",
             tfsm,
-            code.format(
-                name=tfsm.name,
-                what="TFSMLayer (opens the path its config names) at model/outer/sm",
-                fix=TRUST_FIX.format(model="real_tfsm"),
-            ),
+            "TFSMLayer (opens the path its config names) at model/outer/sm",
+            "real_tfsm",
         ),
     }
     assert check_canaries(pytester, monkeypatch, tmp_path, "tf216", built) == canary

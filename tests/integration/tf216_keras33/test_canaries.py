@@ -13,19 +13,19 @@ import h5py
 import pytest
 
 from tests.integration.canaries import (
-    TRUST_FIX,
-    Crafted,
     check_canaries,
     load_directly,
     module_reference,
+    refused,
     tfsm_layer_keras,
 )
 
 pytestmark = pytest.mark.tensorflow
 keras = pytest.importorskip("keras", minversion="3")
 tf = pytest.importorskip("tensorflow")
-if keras.version() >= "3.9":
-    pytest.skip("these canaries need a Keras 3 before 3.9", allow_module_level=True)
+#: the Keras this environment runs: its proofs hold only before 3.9, which stopped importing
+#: modules named in configs
+KERAS = tuple(int(part) for part in keras.version().split(".")[:2])
 
 
 def plain_model() -> object:
@@ -63,38 +63,27 @@ def module_import_keras(path: Path) -> Path:
 def test_canaries_never_run_in_keras33(
     tmp_path: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    assert KERAS < (3, 9), (
+        f"tests-tf216-keras33 must run a Keras 3 before 3.9 (got {keras.version()}): pin it in "
+        "harness.toml's tf216-keras33 line"
+    )
     canary = tmp_path / "canary"
     h5 = training_config_h5(tmp_path / "real_training_config.h5")
     keras_file = module_import_keras(tmp_path / "real_module_import.keras")
     tfsm = tfsm_layer_keras(tmp_path / "real_tfsm.keras", canary)
-    code = "*Refusing to load */{name}: it can execute code ({what}). {fix}*"
+    module = "reference to module 'harness_canary' (Payload) at"
     built = {
-        "real_training_config": Crafted(
-            "2.13.h5",
-            h5,
-            code.format(
-                name=h5.name,
-                what="reference to module 'harness_canary' (Payload) at training_config/adam",
-                fix=TRUST_FIX.format(model="real_training_config"),
-            ),
+        "real_training_config": refused(
+            "2.13.h5", h5, f"{module} training_config/adam", "real_training_config"
         ),
-        "real_module_import": Crafted(
-            "2.13.keras",
-            keras_file,
-            code.format(
-                name=keras_file.name,
-                what="reference to module 'harness_canary' (Payload) at model/plain/payload",
-                fix=TRUST_FIX.format(model="real_module_import"),
-            ),
+        "real_module_import": refused(
+            "2.13.keras", keras_file, f"{module} model/plain/payload", "real_module_import"
         ),
-        "real_tfsm": Crafted(
+        "real_tfsm": refused(
             "2.13.keras",
             tfsm,
-            code.format(
-                name=tfsm.name,
-                what="TFSMLayer (opens the path its config names) at model/outer/sm",
-                fix=TRUST_FIX.format(model="real_tfsm"),
-            ),
+            "TFSMLayer (opens the path its config names) at model/outer/sm",
+            "real_tfsm",
         ),
     }
     assert check_canaries(pytester, monkeypatch, tmp_path, "tf216-keras33", built) == canary
