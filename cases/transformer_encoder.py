@@ -17,12 +17,26 @@ import numpy as np
 FAMILY = "attention"
 TOLERANCES = {
     "predict": {
-        "max_ulp": 4,
+        "max_ulp": 8,
         "reason": (
             "With oneDNN capped at SSE4.1 (ONEDNN_MAX_CPU_ISA=SSE41, as on a CPU without AVX), "
             "TF 2.15 computes this model with other kernels than TF 2.13 on the same hardware: "
             "measured on AMD Zen 5, 34 of 144 outputs differ, max 2 ULP, max abs diff 6e-8 "
-            "(.h5 routes); bitwise with TensorFlow's defaults and every other setting measured."
+            "(.h5 routes); bitwise with TensorFlow's defaults and every other setting measured. "
+            "Keras 3 (the repaired route) computes LayerNormalization with its own mean and "
+            "variance ops where Keras 2 used TensorFlow's fused batch-norm kernel: measured "
+            "layer by layer on AMD Zen 5, MultiHeadAttention's output is bitwise identical in "
+            "Keras 3.4.1 (13 of 6144 values differ by 3.7e-9 in 3.15.1) and the first "
+            "LayerNormalization moves 1835 of 6144 values by at most 2.4e-7; the outputs: 78 "
+            "of 144 differ, max 4 ULP (Keras 3.3.3, 3.4.1), 89 of 144, max 5 ULP (3.15.1)."
+        ),
+    },
+    "evaluate": {
+        "max_ulp": 2,
+        "reason": (
+            "The same LayerNormalization rounding in Keras 3 (see predict) moves the loss "
+            "evaluate reports by 1 ULP (1.1646125 -> 1.1646127, Keras 3.3.3 and 3.4.1; "
+            "bitwise in 3.15.1); accuracy is unchanged."
         ),
     },
 }

@@ -20,7 +20,7 @@ def test_the_projects_chain_is_the_recipe() -> None:
         "2.15.h5->2.16.keras@tf216",
         "2.13.h5->2.16-tfkeras.keras@tf216-legacy",
         "2.15.h5->2.17.keras@tf217",
-        "2.15.h5->2.17-repaired.keras@tf217",
+        "2.15.h5->2.16-repaired.keras@tf216-keras33",
     ]
     assert [step.recompile_metrics for step in config.steps] == [
         False,

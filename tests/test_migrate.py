@@ -32,7 +32,7 @@ def project(tmp_path: Path) -> tuple[Registry, Path]:
     for step, spec, data in (
         ("2.13.keras->2.13.h5@tf213", "2.13.h5", b"h5"),
         ("2.13.h5->2.15.h5@tf215", "2.15.h5", b"h5 again"),
-        ("2.15.h5->2.17-repaired.keras@tf217", "2.17-repaired.keras", b"repaired"),
+        ("2.15.h5->2.16-repaired.keras@tf216-keras33", "2.16-repaired.keras", b"repaired"),
     ):
         path = converted_path(build, "m", spec)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +52,7 @@ def cells(**statuses: str) -> list[Cell]:
             "tf221",
             "cpu",
             "repaired",
-            "2.17-repaired.keras",
+            "2.16-repaired.keras",
             check,
             statuses.get(check, "pass"),
             fingerprint="cpu-1",
@@ -75,7 +75,7 @@ def test_a_verified_route_is_delivered_with_its_certificate(tmp_path: Path) -> N
     assert [s["step"] for s in document["steps"]] == [
         "2.13.keras->2.13.h5@tf213",
         "2.13.h5->2.15.h5@tf215",
-        "2.15.h5->2.17-repaired.keras@tf217",
+        "2.15.h5->2.16-repaired.keras@tf216-keras33",
     ]
     assert document["steps"][-1]["repair_rules"] == {"rnn-time-major": ["model/m/lstm"]}
     assert summary(written) == (

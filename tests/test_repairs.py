@@ -128,8 +128,8 @@ def test_a_bad_catalogue_is_refused_in_one_line(tmp_path: Path) -> None:
         load_repairs(path)
     assert str(info.value) == (
         f"{path}: rule #1: action 'explode' / where None is not one of ['drop', 'value', "
-        "'policy-name', 'metric-class', 'sparse-accuracy', 'metrics-by-output'] / ['model', "
-        "'training']. Fix: correct it."
+        "'policy-name', 'metric-class', 'sparse-accuracy', 'metrics-by-output', 'node-tensors', "
+        "'tf-op', 'class'] / ['model', 'training']. Fix: correct it."
     )
 
 

@@ -40,7 +40,8 @@ def test_labels_depends_and_order_follow_the_steps() -> None:
     assert envs["tf213"].depends == ()
     assert envs["tf216"].depends == ("tf213", "tf215")
     assert envs["tf216-legacy"].depends == ("tf213", "tf215", "tf216")
-    assert envs["tf216-keras33"].depends == ("tf213", "tf215", "tf216", "tf217")
+    assert envs["tf216-keras33"].depends == ("tf213", "tf215", "tf216")  # it writes the repair
+    assert envs["tf217"].depends == ("tf213", "tf215", "tf216", "tf216-keras33")
     assert envs["tf216-legacy"].labels == ("keras2", "verify")  # it writes 2.16-tfkeras.keras
     assert envs["tf217"].labels == ("keras3", "verify")
     assert envs["tf216-legacy"].legacy and not envs["tf216"].legacy
@@ -54,7 +55,7 @@ def test_one_line_adds_a_release(tmp_path: Path) -> None:
     config = load_config(with_one_more_line(tmp_path))
     new = {e.name: e for e in toxenvs.tox_envs(config, tmp_path)}["tf222"]
     assert new.labels == ("keras3", "verify", "verify-only")
-    assert new.depends == ("tf213", "tf215", "tf216", "tf217")
+    assert new.depends == ("tf213", "tf215", "tf216", "tf216-keras33", "tf217")
     assert config.environment("tf222").verify == (
         "direct-keras",
         "direct-h5",

@@ -16,10 +16,24 @@ from typing import Any
 
 from harness.core.errors import HarnessError
 from harness.core.files import read_toml
+from harness.core.nodes import NodeError, layer_names
+from harness.core.ops import convert_class, convert_nodes, convert_tf_op
 from harness.core.safety import walk
 
 DEFAULT_REPAIRS = "repairs.toml"
-ACTIONS = ("drop", "value", "policy-name", "metric-class", "sparse-accuracy", "metrics-by-output")
+ACTIONS = (
+    "drop",
+    "value",
+    "policy-name",
+    "metric-class",
+    "sparse-accuracy",
+    "metrics-by-output",
+    "node-tensors",
+    "tf-op",
+    "class",
+)
+#: the actions whose ``to`` is a table
+TABLES = {"metric-class", "tf-op", "class"}
 SPARSE_LOSS = "sparse_categorical_crossentropy"
 _KEYS = {"id", "repairs", "layers", "argument", "action", "when", "to", "where", "proof"}
 
@@ -89,10 +103,10 @@ def _parse(path: Path, index: int, raw: Any) -> Rule:
         )
     if raw["action"] == "value" and ("when" not in raw or "to" not in raw):
         raise RepairError(f"{where}: a 'value' rule needs when and to. Fix: add both.")
-    if raw["action"] == "metric-class" and not isinstance(raw.get("to"), dict):
+    if raw["action"] in TABLES and not isinstance(raw.get("to"), dict):
         raise RepairError(
-            f"{where}: a 'metric-class' rule needs to = {{function = \"MetricClass\", ...}}. "
-            f"Fix: add the table."
+            f"{where}: a {raw['action']!r} rule needs a table `to` (see the header of "
+            f"repairs.toml). Fix: add the table."
         )
     layers = raw["layers"]
     if not isinstance(layers, list) or not all(isinstance(x, str) for x in layers):
@@ -113,6 +127,7 @@ def _parse(path: Path, index: int, raw: Any) -> Rule:
 def rewrite(rules: list[Rule], model: dict[str, Any], training: dict[str, Any] | None) -> Rewrite:
     """The configs after every rule (copies; the inputs are not changed)."""
     result = Rewrite(copy.deepcopy(model), copy.deepcopy(training), {})
+    names = layer_names(result.model)
     for rule in rules:
         config = result.model if rule.where == "model" else result.training
         if config is None:
@@ -127,7 +142,7 @@ def rewrite(rules: list[Rule], model: dict[str, Any], training: dict[str, Any] |
             continue
         root = "model" if rule.where == "model" else "training_config"
         for here, obj in walk(config, root):
-            if _apply(rule, obj, here):
+            if _apply(rule, obj, here, names):
                 result.applied.setdefault(rule.id, []).append(here)
     return result
 
@@ -208,9 +223,23 @@ def _sparse_accuracy(rule: Rule, model: dict[str, Any], training: dict[str, Any]
     return changed
 
 
-def _apply(rule: Rule, obj: dict[str, Any], here: str) -> bool:
+def _apply(rule: Rule, obj: dict[str, Any], here: str, names: set[str]) -> bool:
     """Apply ``rule`` to one object of a config; True when it changed it."""
     class_name = str(obj.get("class_name", ""))
+    if rule.action in ("node-tensors", "tf-op", "class"):
+        if not rule.matches(class_name):
+            return False
+        try:
+            if rule.action == "node-tensors":
+                return convert_nodes(obj, names)
+            if rule.action == "tf-op":
+                return convert_tf_op(obj, rule.argument, rule.to, names)
+            return convert_class(obj, rule.to)
+        except NodeError as exc:
+            raise RepairError(
+                f"Cannot repair {class_name} at {here}: {exc}. Fix: none by rewriting; rebuild "
+                f"this layer in Keras 3 code (limitation {rule.repairs})."
+            ) from None
     if rule.argument == "class_name":
         if rule.action == "value" and class_name == rule.when:
             obj["class_name"] = rule.to

@@ -23,8 +23,9 @@ from harness.core.modelfile import WRAPPED, ModelDocument, read_config, read_doc
 
 __all__ = ["check_safe", "read_config", "unsafe_references", "walk"]
 
-#: the packages a class reference may name (matched by whole dotted components)
-SAFE_MODULES = ("keras", "tensorflow", "tf_keras")
+#: the packages a class reference may name (matched by whole dotted components): Keras, TF and
+#: the harness's own rebuilds of removed Keras 2 layers (the repaired route's files)
+SAFE_MODULES = ("keras", "tensorflow", "tf_keras", "harness.keras.legacy_layers")
 #: the modules a function reference may name: what Keras serializes losses, metrics,
 #: activations, initializers, ... from (matched by whole dotted components)
 SAFE_FUNCTION_MODULES = (
