@@ -3,7 +3,9 @@ certificate are written only for a route whose cells are accepted; nothing other
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +24,22 @@ ROOT = Path(__file__).parent.parent
 CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state")
 
 
+def repaired_keras_file() -> bytes:
+    """A Keras 3 ``.keras`` zip whose config names the harness's rebuilt LocallyConnected2D."""
+    local = {
+        "module": "harness.keras.legacy_layers",
+        "class_name": "LocallyConnected2D",
+        "config": {"name": "local"},
+        "registered_name": "keras_harness>LocallyConnected2D",
+    }
+    config = {"module": "keras", "class_name": "Functional", "config": {"layers": [local]}}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.3.3"}))
+    return buffer.getvalue()
+
+
 def project(tmp_path: Path) -> tuple[Registry, Path]:
     (tmp_path / "m.keras").write_bytes(b"source")
     registry = tmp_path / "model_registry.json"
@@ -32,7 +50,7 @@ def project(tmp_path: Path) -> tuple[Registry, Path]:
     for step, spec, data in (
         ("2.13.keras->2.13.h5@tf213", "2.13.h5", b"h5"),
         ("2.13.h5->2.15.h5@tf215", "2.15.h5", b"h5 again"),
-        ("2.15.h5->2.16-repaired.keras@tf216-keras33", "2.16-repaired.keras", b"repaired"),
+        ("2.15.h5->2.16-repaired.keras@tf216-keras33", "2.16-repaired.keras", repaired_keras_file()),
     ):
         path = converted_path(build, "m", spec)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +86,7 @@ def test_a_verified_route_is_delivered_with_its_certificate(tmp_path: Path) -> N
     target, written = migrate(
         config, registry, build, measured, "m", "tf221", "repaired", tmp_path / "out"
     )
-    assert target.read_bytes() == b"repaired"
+    assert target.read_bytes() == repaired_keras_file()
     document = json.loads(written.read_text())
     assert document["file_sha256"] == sha256_of(target)
     assert document["source"] == {"spec": "2.13.keras", "sha256": sha256_of(tmp_path / "m.keras")}
@@ -78,6 +96,7 @@ def test_a_verified_route_is_delivered_with_its_certificate(tmp_path: Path) -> N
         "2.15.h5->2.16-repaired.keras@tf216-keras33",
     ]
     assert document["steps"][-1]["repair_rules"] == {"rnn-time-major": ["model/m/lstm"]}
+    assert document["import_before_loading"] == ["harness.keras.legacy_layers"]
     assert summary(written) == (
         "m (repaired in tf221, 1 runner): evaluate pass, load pass, metrics pass, "
         "optimizer-state limitation:optimizer-state-lost, predict pass"

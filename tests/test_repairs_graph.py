@@ -179,3 +179,34 @@ def test_a_locally_connected_layer_the_rebuild_does_not_compute_is_refused() -> 
         "rewriting; rebuild this layer in Keras 3 code (limitation "
         "removed-layers-unknown-in-keras3)."
     )
+
+
+def test_layer_names_with_a_slash_are_renamed_everywhere_they_are_named() -> None:
+    dense = node_layer("Dense", "encoder/dense", [[["x", 0, 0, {}]]], units=4)
+    merge = node_layer(
+        "Concatenate", "encoder/merge", [[["encoder/dense", 0, 0, {}], ["x", 0, 0, {}]]]
+    )
+    source = model(dense, merge)
+    source["config"]["output_layers"] = [["encoder/merge", 0, 0]]
+    result = rewrite(RULES, source, None)
+    layers = result.model["config"]["layers"]
+    assert [(x["name"], x["config"]["name"]) for x in layers[1:]] == [
+        ("encoder_dense", "encoder_dense"),
+        ("encoder_merge", "encoder_merge"),
+    ]
+    assert layers[2]["inbound_nodes"] == [[["encoder_dense", 0, 0, {}], ["x", 0, 0, {}]]]
+    assert result.model["config"]["output_layers"] == [["encoder_merge", 0, 0]]
+    assert result.renamed == {"encoder/dense": "encoder_dense", "encoder/merge": "encoder_merge"}
+    assert result.applied == {"layer-name-slash": ["model/encoder/dense", "model/encoder/merge"]}
+
+
+def test_a_rename_onto_an_existing_name_is_refused() -> None:
+    taken = node_layer("Dense", "a_b", [[["x", 0, 0, {}]]])
+    scoped = node_layer("Dense", "a/b", [[["a_b", 0, 0, {}]]])
+    with pytest.raises(RepairError) as info:
+        rewrite(RULES, model(taken, scoped), None)
+    assert str(info.value) == (
+        "Cannot repair the layer names: layer 'a/b' would become 'a_b', a name another layer "
+        "has. Fix: rename the layers in the Keras 2 model and save it again (limitation "
+        "keras3-layer-name-slash-refused)."
+    )

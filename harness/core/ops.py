@@ -110,3 +110,42 @@ def convert_class(layer: dict[str, Any], target: dict[str, Any]) -> bool:
     layer.pop("registered_name", None)
     layer["config"] = {renames.get(key, key): value for key, value in inner.items()}
     return True
+
+
+def rename_layers(model: dict[str, Any], refused: str, replacement: str) -> dict[str, str]:
+    """Rename every layer whose name contains ``refused`` (Keras 3 refuses ``/``), replacing it
+    with ``replacement``, consistently: the layer, every node that calls it or reads its output
+    (Keras 2 entries and Keras 3 references), and the model's inputs and outputs. Returns old ->
+    new name; a new name that another layer already has refuses the rewrite."""
+    from harness.core.nodes import layer_names
+
+    names = layer_names(model)
+    renames = {n: n.replace(refused, replacement) for n in sorted(names) if refused in n}
+    taken = names - set(renames)
+    for old, new in renames.items():
+        if new in taken or list(renames.values()).count(new) > 1:
+            raise NodeError(f"layer {old!r} would become {new!r}, a name another layer has")
+    if renames:
+        _rename_in(model, renames)
+    return renames
+
+
+def _rename_in(value: Any, renames: dict[str, str]) -> None:
+    """Rewrite, in place, every place a functional config names a layer."""
+    if isinstance(value, dict):
+        if "inbound_nodes" in value and value.get("name") in renames:
+            value["name"] = renames[value["name"]]
+            inner = value.get("config")
+            if isinstance(inner, dict) and inner.get("name") in renames:
+                inner["name"] = renames[inner["name"]]
+        history = value.get("keras_history")
+        if isinstance(history, list) and history and history[0] in renames:
+            history[0] = renames[history[0]]
+        for child in value.values():
+            _rename_in(child, renames)
+    elif isinstance(value, list):
+        if len(value) in (3, 4) and isinstance(value[0], str) and isinstance(value[1], int):
+            if value[0] in renames:  # [layer, node, tensor(, kwargs)]: a node entry or input
+                value[0] = renames[value[0]]
+        for child in value:
+            _rename_in(child, renames)

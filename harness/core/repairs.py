@@ -10,14 +10,14 @@ rewritten file, checking every weight, saving) is :mod:`harness.keras.repairing`
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.core.errors import HarnessError
 from harness.core.files import read_toml
 from harness.core.nodes import NodeError, layer_names
-from harness.core.ops import convert_class, convert_nodes, convert_tf_op
+from harness.core.ops import convert_class, convert_nodes, convert_tf_op, rename_layers
 from harness.core.safety import walk
 
 DEFAULT_REPAIRS = "repairs.toml"
@@ -31,6 +31,7 @@ ACTIONS = (
     "node-tensors",
     "tf-op",
     "class",
+    "rename",
 )
 #: the actions whose ``to`` is a table
 TABLES = {"metric-class", "tf-op", "class"}
@@ -65,6 +66,7 @@ class Rewrite:
     model: dict[str, Any]
     training: dict[str, Any] | None
     applied: dict[str, list[str]]
+    renamed: dict[str, str] = field(default_factory=dict)
 
     @property
     def rules(self) -> list[str]:
@@ -101,7 +103,7 @@ def _parse(path: Path, index: int, raw: Any) -> Rule:
             f"{where}: action {raw['action']!r} / where {raw.get('where')!r} is not one of "
             f"{list(ACTIONS)} / ['model', 'training']. Fix: correct it."
         )
-    if raw["action"] == "value" and ("when" not in raw or "to" not in raw):
+    if raw["action"] in ("value", "rename") and ("when" not in raw or "to" not in raw):
         raise RepairError(f"{where}: a 'value' rule needs when and to. Fix: add both.")
     if raw["action"] in TABLES and not isinstance(raw.get("to"), dict):
         raise RepairError(
@@ -135,6 +137,19 @@ def rewrite(rules: list[Rule], model: dict[str, Any], training: dict[str, Any] |
         if rule.action == "sparse-accuracy":
             for here in _sparse_accuracy(rule, result.model, config):
                 result.applied.setdefault(rule.id, []).append(here)
+            continue
+        if rule.action == "rename":
+            try:
+                renamed = rename_layers(result.model, str(rule.when), str(rule.to))
+            except NodeError as exc:
+                raise RepairError(
+                    f"Cannot repair the layer names: {exc}. Fix: rename the layers in the "
+                    f"Keras 2 model and save it again (limitation {rule.repairs})."
+                ) from None
+            result.renamed.update(renamed)
+            for old in renamed:
+                result.applied.setdefault(rule.id, []).append(f"model/{old}")
+            names = layer_names(result.model)
             continue
         if rule.action == "metrics-by-output":
             for here in _metrics_by_output(rule, result.model, config):

@@ -72,7 +72,7 @@ def repair(
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    layers = check_weights(model, source)
+    layers = check_weights(model, source, rewritten.renamed)
     return Repaired(model, rewritten.applied, layers)
 
 
@@ -101,9 +101,13 @@ def _suffix(name: str) -> str:
     return "/".join(parts[-2:])
 
 
-def check_weights(model: Any, source: Path) -> dict[str, int]:
+def check_weights(
+    model: Any, source: Path, renamed: dict[str, str] | None = None
+) -> dict[str, int]:
     """Every layer of the source file's ``model_weights``, against the loaded model: the same
-    arrays (names, shapes, values) in the same order. Returns layer name -> arrays checked."""
+    arrays (names, shapes, values) in the same order, a layer the repair renamed (``renamed``:
+    file name -> Keras 3 name) under its new name. Returns file layer name -> arrays checked."""
+    renamed = renamed or {}
     import h5py
     import numpy as np
 
@@ -112,8 +116,12 @@ def check_weights(model: Any, source: Path) -> dict[str, int]:
         group = handle["model_weights"]
         for name in (_text(n) for n in group.attrs.get("layer_names", [])):
             stored = [_text(w) for w in group[name].attrs.get("weight_names", [])]
+            new = renamed.get(name, name)
+            stored_as = [
+                f"{new}/{w[len(name) + 1 :]}" if w.startswith(f"{name}/") else w for w in stored
+            ]
             try:
-                layer = model.get_layer(name)
+                layer = model.get_layer(new)
             except ValueError:
                 if stored:
                     raise RepairError(
@@ -129,11 +137,11 @@ def check_weights(model: Any, source: Path) -> dict[str, int]:
                     f"Keras 3 and {len(stored)} in the file ({', '.join(stored)}). Fix: none by "
                     f"rewriting; this layer's weights cannot be matched."
                 )
-            for weight, variable in zip(stored, variables, strict=True):
+            for weight, as_named, variable in zip(stored, stored_as, variables, strict=True):
                 path = str(getattr(variable, "path", getattr(variable, "name", "")))
                 value = np.asarray(variable.numpy() if hasattr(variable, "numpy") else variable)
                 expected = np.asarray(group[name][weight])
-                if _suffix(weight) != _suffix(path) or expected.shape != value.shape:
+                if _suffix(as_named) != _suffix(path) or expected.shape != value.shape:
                     raise RepairError(
                         f"Cannot repair {source}: layer {name!r} stores {weight} "
                         f"{expected.shape} where Keras 3 has {path} {value.shape}. Fix: none "

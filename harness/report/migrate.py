@@ -89,8 +89,25 @@ def certificate(
             "sha256": sha256_of(registry.resolve(model, entry.source)),
         },
         "steps": steps,
+        "import_before_loading": helper_modules(file),
         "cells": [asdict(c) for c in mine],
     }
+
+
+def helper_modules(path: Path) -> list[str]:
+    """The harness modules a file's classes come from (``harness.keras.legacy_layers`` for a
+    rebuilt removed layer): Keras 3 imports only its own modules, so whoever loads the file
+    imports these first. Read without TensorFlow."""
+    from harness.core.modelfile import read_document
+    from harness.core.safety import walk
+
+    document = read_document(path)
+    found = {
+        str(obj.get("module"))
+        for _, obj in walk(document.model or {})
+        if str(obj.get("module", "")).startswith("harness.")
+    }
+    return sorted(found)
 
 
 def migrate(
