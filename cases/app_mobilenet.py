@@ -1,0 +1,47 @@
+"""keras.applications.MobileNet (v1), alpha 0.25, 32x32 RGB, 4 classes, randomly initialised.
+
+Exercises: the real MobileNet v1 graph as TF 2.13 builds it: 13 depthwise-separable blocks
+(DepthwiseConv2D, saved with ``groups: 1``, which Keras 3 refuses), ZeroPadding2D before every
+strided depthwise convolution, ``ReLU(max_value=6)``, 27 BatchNormalization layers (their
+moving statistics, and Keras 3's unfused arithmetic), and the application's convolutional head
+(GlobalAveragePooling2D with ``keepdims``, Dropout, a 1x1 Conv2D as classifier, Reshape and a
+softmax Activation). Compiled with ``accuracy`` on sparse labels.
+
+Optimizer: SGD with momentum 0.9: one slot per trainable variable (the momentum, non-zero after
+the seeded steps), so the optimizer state is real while the file stays about twice the weights
+(Adam would triple it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FAMILY = "keras.applications"
+CLASSES = 4
+SIZE = 32
+
+
+def make_data(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    rng = np.random.RandomState(seed)
+    x = rng.uniform(-1.0, 1.0, size=(16, SIZE, SIZE, 3)).astype("float32")
+    y = rng.randint(0, CLASSES, size=(16,)).astype("int64")
+    return [x], [y]
+
+
+def build() -> Any:
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.applications.MobileNet(
+        input_shape=(SIZE, SIZE, 3), alpha=0.25, weights=None, classes=CLASSES
+    )
+    model.compile(
+        optimizer=tf.keras.optimizers.SGD(0.01, momentum=0.9),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    (x_train,), (y_train,) = make_data(0)
+    model.fit(x_train, y_train, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    return model
