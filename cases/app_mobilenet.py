@@ -19,6 +19,18 @@ from typing import Any
 import numpy as np
 
 FAMILY = "keras.applications"
+TOLERANCES = {
+    "predict": {
+        "max_ulp": 4,
+        "reason": (
+            "Keras 3 computes the 27 BatchNormalization layers with separate ops instead of TF "
+            "2.13's fused kernel: through the repaired route (Keras 3.4.1 on TF 2.17.1, Keras "
+            "3.15.1 on TF 2.21.0) 8 of 64 softmax outputs differ from TF 2.13 on the same "
+            "hardware, max 1 ULP, max abs diff 3e-8 (AMD Zen 5, oneDNN on); 9 of 64, max 1 ULP "
+            "with oneDNN capped at AVX2."
+        ),
+    },
+}
 CLASSES = 4
 SIZE = 32
 

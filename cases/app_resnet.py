@@ -21,6 +21,27 @@ from typing import Any
 import numpy as np
 
 FAMILY = "keras.applications"
+TOLERANCES = {
+    "predict": {
+        "max_ulp": 4,
+        "reason": (
+            "Keras 3 computes the 9 BatchNormalization layers with separate ops instead of TF "
+            "2.13's fused kernel: on every route that loads in Keras 3 (Keras 3.4.1 on TF 2.17.1, "
+            "3.15.1 on TF 2.16.2 and 2.21.0) 28 of 64 softmax outputs differ from TF 2.13 on the "
+            "same hardware, max 2 ULP, max abs diff 3e-8 (AMD Zen 5, oneDNN on); 27 of 64, max "
+            "2 ULP, 6e-8 with oneDNN capped at AVX2."
+        ),
+    },
+    "evaluate": {
+        "max_ulp": 4,
+        "reason": (
+            "The same BatchNormalization arithmetic moves the loss: with oneDNN capped at AVX2, "
+            "Keras 3.15.1 on TF 2.21.0 evaluates it 1 ULP (1.2e-7) away from TF 2.13 on the "
+            "same hardware (routes chain, chain-2.17, repaired); exact with TensorFlow's "
+            "defaults on AMD Zen 5."
+        ),
+    },
+}
 CLASSES = 4
 SIZE = 32
 
