@@ -23,6 +23,17 @@ from typing import Any
 import numpy as np
 
 FAMILY = "keras.applications"
+TOLERANCES = {
+    "predict": {
+        "max_ulp": 4,
+        "reason": (
+            "TF 2.16 (tf_keras 2.16.0) computes this graph with other CPU kernels than TF 2.13 "
+            "on the same hardware: 1 of 64 softmax outputs differs, max 1 ULP, max abs diff "
+            "1.5e-8 (AMD Zen 5, oneDNN on; routes direct-h5, chain-h5, tf-keras); TF 2.14 and "
+            "2.15 are bitwise."
+        ),
+    },
+}
 CLASSES = 4
 SIZE = 32
 
