@@ -50,7 +50,11 @@ def project(tmp_path: Path) -> tuple[Registry, Path]:
     for step, spec, data in (
         ("2.13.keras->2.13.h5@tf213", "2.13.h5", b"h5"),
         ("2.13.h5->2.15.h5@tf215", "2.15.h5", b"h5 again"),
-        ("2.15.h5->2.16-repaired.keras@tf216-keras33", "2.16-repaired.keras", repaired_keras_file()),
+        (
+            "2.15.h5->2.16-repaired.keras@tf216-keras33",
+            "2.16-repaired.keras",
+            repaired_keras_file(),
+        ),
     ):
         path = converted_path(build, "m", spec)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,13 +23,13 @@ from harness.verify.session import Item, Verifier
 ROOT = Path(__file__).parent.parent
 CATALOGUE = load_catalogue(ROOT / "limitations.toml")
 LSTM = "Unrecognized keyword arguments passed to LSTM: {'time_major': False}"
-#: what Keras 3 says of a Keras 2 SeparableConv2D (the config is cut short here)
+#: what Keras 3 says of a Keras 2 Conv3DTranspose (the config is cut short here)
 SEPARABLE = (
-    "Error when deserializing class 'SeparableConv2D' using config={'name': 'block1_dw', "
+    "Error when deserializing class 'Conv3DTranspose' using config={'name': 'block1_up', "
     "'trainable': True, 'dtype': 'float32', 'kernel_size': [3, 3], 'strides': [1, 1], 'padding': "
     "'same', 'data_format': 'channels_last', 'dilation_rate': [1, 1], 'groups': 1, "
     "'activation': 'linear', 'use_bias': False}.\n\nException encountered: Unrecognized keyword "
-    "arguments passed to SeparableConv2D: {'groups': 1}"
+    "arguments passed to Conv3DTranspose: {'groups': 1}"
 )
 REFUSAL = (
     "Refusing to load /tmp/pytest-of-root/pytest-12/test_a_lambda0/models/2.13.h5/evil.h5: it "
@@ -81,13 +81,13 @@ def test_an_entry_whose_message_differs_is_the_nearest(tmp_path: Path) -> None:
     assert result.explanation.splitlines()[:4] == [
         f"  observed: ValueError: {LSTM}",
         f"  limitations of {changed} that apply here (environment tf216, route chain-h5, model m, "
-        "check load): 9",
+        "check load): 11",
         "    - depthwise-conv-groups-refused: exception='TypeError', message=\"Error when "
         "deserializing class 'DepthwiseConv2D'\" (exception and message differ)",
         "    - rnn-time-major-refused: exception='ValueError', message='time_major is gone' "
         "(message differs)",
     ]
-    assert len(result.explanation.splitlines()) == 11  # observed, the count, 9 entries
+    assert len(result.explanation.splitlines()) == 13  # observed, the count, 11 entries
 
 
 def test_an_entry_that_would_explain_it_elsewhere_is_the_nearest() -> None:
@@ -118,7 +118,7 @@ def test_an_entry_whose_outcome_differs_is_near() -> None:
 def test_entries_of_another_kind_of_observation_are_never_near() -> None:
     # eight entries apply to a Keras 3 load; none shares a part of a KeyError's evidence
     assert line("tf216", "chain-h5", "load", Observation("error", "KeyError", "'x'")) == (
-        "m-load: error:KeyError: 'x' [9 limitations apply here, none matches]"
+        "m-load: error:KeyError: 'x' [11 limitations apply here, none matches]"
     )
     assert line("tf213", "savedmodel", "load", Observation("error", "KeyError", "'x'"), 2) == (
         "m-load: error:KeyError: 'x' [no limitation applies]"
@@ -132,8 +132,8 @@ def test_entries_of_another_kind_of_observation_are_never_near() -> None:
 def test_a_long_observation_gives_way_in_the_middle() -> None:
     text = line("tf216", "chain-h5", "load", Observation("error", "TypeError", SEPARABLE))
     assert text == (
-        "m-load: error:TypeError: Error when deserializing class 'SeparableConv2D' using "
-        "config={'name': 'bloc…assed to SeparableConv2D: {'groups': 1} [nearest: "
+        "m-load: error:TypeError: Error when deserializing class 'Conv3DTranspose' using "
+        "config={'name': 'bloc…assed to Conv3DTranspose: {'groups': 1} [nearest: "
         "depthwise-conv-groups-refused (message differs)]"
     )
     assert len(text) <= 200
@@ -142,8 +142,8 @@ def test_a_long_observation_gives_way_in_the_middle() -> None:
 def test_a_long_path_keeps_its_last_two_parts() -> None:
     assert line("tf216", "chain-h5", "load", Observation("error", "UnsafeModelError", REFUSAL)) == (
         "m-load: error:UnsafeModelError: Refusing to load …/2.13.h5/evil.h5: it can execute code "
-        '(Lambda layer at model/outer…set "trusted": true in its registry entry. '
-        "[9 limitations apply here, none matches]"
+        '(Lambda layer at model/oute…set "trusted": true in its registry entry. '
+        "[11 limitations apply here, none matches]"
     )
     assert shorten("see https://www.tensorflow.org/guide/keras/save_and_serialize", 20) == (
         "see https://…rialize"

@@ -126,7 +126,7 @@ def test_an_error_that_matches_no_applicable_entry_names_them(verifier: Verifier
     first, *explanation = verdict.message.split("\n")
     assert (
         first
-        == "m-2.13.h5-evaluate: error:KeyError: nope [13 limitations apply here, none matches]"
+        == "m-2.13.h5-evaluate: error:KeyError: nope [15 limitations apply here, none matches]"
     )
     assert (
         "    - maybe-broken: exception='ValueError', message='boom' (exception and message differ)"

@@ -36,6 +36,9 @@ REMOVED_LAYERS = {
 #: (layer class or "*", argument) -> why Keras 3 refuses it
 CHANGED_ARGUMENTS = {
     ("DepthwiseConv2D", "groups"): "Keras 3's DepthwiseConv2D takes no 'groups'",
+    ("SeparableConv1D", "groups"): "Keras 3's SeparableConv takes no 'groups'",
+    ("SeparableConv2D", "groups"): "Keras 3's SeparableConv takes no 'groups'",
+    ("SeparableConv2D", "kernel_initializer"): "Keras 3's SeparableConv takes no 'kernel_*'",
     ("*", "time_major"): "Keras 3 RNN layers take no 'time_major'",
     ("*", "constants"): "Keras 3 RNN layers take no 'constants'",
     ("*", "batch_input_shape"): "Keras 3 layers take 'batch_shape', not 'batch_input_shape'",
@@ -265,6 +268,15 @@ def _describe_config(config: dict[str, Any], report: Report) -> None:
             report.custom_classes.append(f"{class_name} ({module}) at {where}")
         elif str(obj.get("registered_name") or "").count(">"):
             report.custom_classes.append(f"{obj['registered_name']} at {where}")
+        name = inner.get("name")
+        if isinstance(name, str) and "/" in name:
+            report.problems.append(
+                Problem(
+                    "keras3-layer-name-slash-refused",
+                    f"layer name {name!r}: Keras 3 refuses '/' in names",
+                    where,
+                )
+            )
         if class_name in REMOVED_LAYERS:
             report.problems.append(
                 Problem(None, f"{class_name}: {REMOVED_LAYERS[class_name]}", where)

@@ -221,7 +221,7 @@ def _sparse_accuracy(rule: Rule, model: dict[str, Any], training: dict[str, Any]
     changed = []
     for index, group in enumerate(groups):
         output = outputs[index] if index < len(outputs) else outputs[-1]
-        if losses.get(output) != SPARSE_LOSS:
+        if not _is_sparse(losses.get(output)):
             continue
         accepted = {"accuracy", "acc", f"{output}_accuracy", f"{output}_acc"}
         for metric in group:
@@ -236,6 +236,13 @@ def _sparse_accuracy(rule: Rule, model: dict[str, Any], training: dict[str, Any]
                 metric["config"] = {k: v for k, v in inner.items() if k != rule.argument}
                 changed.append(f"training_config/{inner.get('name')}")
     return changed
+
+
+def _is_sparse(loss: Any) -> bool:
+    """A sparse categorical crossentropy loss, by name or as its class (any from_logits)."""
+    return loss == SPARSE_LOSS or (
+        isinstance(loss, dict) and loss.get("class_name") == "SparseCategoricalCrossentropy"
+    )
 
 
 def _apply(rule: Rule, obj: dict[str, Any], here: str, names: set[str]) -> bool:
