@@ -1,11 +1,28 @@
-"""Keras 3 (TF >= 2.16): loading (with safe_mode), saving, recompiling."""
+"""Keras 3 (TF >= 2.16): loading (with safe_mode), saving, recompiling, and string inputs.
+
+String inputs: Keras 3 refuses numpy string arrays as model inputs in every minor measured
+(3.3.3, 3.4.1, 3.15.1: ``ValueError: Invalid dtype: str256`` for ``'<U'``, ``bytes64`` for
+``'S'``; ``object`` arrays pass in 3.3/3.4 and are refused by 3.15.1), while Keras 2 converts the
+same arrays itself. :func:`predict` and :func:`evaluate` therefore hand every numpy ``'<U'`` /
+``'S'`` input (a golden's string inputs are ``'<U'``) to Keras 3 as a ``tf.string`` tensor
+(:func:`feedable`), which every minor accepts. That is the tensor Keras 2 builds from the numpy
+array (UTF-8 bytes, same shape): measured on the ``preprocessing`` case, ``StringLookup`` gives
+identical indices in TF 2.13 (numpy) and Keras 3.3.3/3.4.1/3.15.1 (tensor). Numeric inputs stay
+numpy arrays, as in Keras 2. This is the one place where the harness feeds Keras 3 differently.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from harness.keras.formats import common
 from harness.keras.formats.common import recompile_with
+
+#: numpy dtype kinds Keras 3 refuses as model inputs and Keras 2 converts to tf.string itself
+STRING_KINDS = frozenset("US")
 
 
 def _keras() -> Any:
@@ -59,3 +76,30 @@ def recompile(model: Any, metric_names: list[str]) -> None:
 def compile_summary(model: Any) -> dict[str, Any]:
     config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
     return {"compile_config": config}
+
+
+def feedable(x: list[Any]) -> list[Any]:
+    """The inputs as Keras 3 accepts them: each numpy string array (``'<U'``, ``'S'``) as the
+    ``tf.string`` tensor Keras 2 would have made of it; every other input unchanged."""
+    if not any(isinstance(v, np.ndarray) and v.dtype.kind in STRING_KINDS for v in x):
+        return list(x)
+    import tensorflow as tf
+
+    return [
+        tf.constant(v, dtype=tf.string)
+        if isinstance(v, np.ndarray) and v.dtype.kind in STRING_KINDS
+        else v
+        for v in x
+    ]
+
+
+def predict(model: Any, x: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
+    """``common.predict`` with string inputs fed as tensors (see the module's docstring)."""
+    return common.predict(model, feedable(x), batch_size)
+
+
+def evaluate(
+    model: Any, x: list[np.ndarray], y: list[np.ndarray], batch_size: int
+) -> dict[str, float]:
+    """``common.evaluate`` with string inputs fed as tensors (see the module's docstring)."""
+    return common.evaluate(model, feedable(x), y, batch_size)
