@@ -11,6 +11,7 @@ import pytest
 
 from harness.convert.records import StepRecord
 from harness.core.config import load_config
+from harness.core.errors import describe
 from harness.core.limitations import Observation, load_catalogue
 from harness.core.lines import LINE_LIMIT, shorten
 from harness.core.registry import Registry
@@ -327,3 +328,20 @@ def test_a_step_line_printed_by_convert_stays_on_one_screen(
     assert line.startswith(
         "tf216: m: 2.15.h5->2.16.keras@tf216: TypeError: Error when deserializing"
     )
+
+
+def test_a_wrapped_keras_error_keeps_its_cause() -> None:
+    config = "{'name': 'encoder/dense', " + "'units': 8, " * 60 + "}"
+    exc = TypeError(
+        f"Error when deserializing class 'Dense' using config={config}.\n\nException "
+        "encountered: Argument `name` must be a string and cannot contain character `/`."
+    )
+    text = describe(exc)
+    assert len(text) == 500
+    assert text.startswith("Error when deserializing class 'Dense' using config={'name': ")
+    assert text.endswith(
+        " … Exception encountered: Argument `name` must be a string and cannot contain "
+        "character `/`."
+    )
+    assert describe(ValueError("one line")) == "one line"
+    assert describe(KeyError()) == "KeyError()"

@@ -7,10 +7,17 @@ from __future__ import annotations
 
 
 def describe(exc: BaseException, limit: int = 500) -> str:
-    """An exception's first line (at most ``limit`` characters), or its repr when it has none:
-    what a step record or a cell keeps of it."""
-    text = str(exc).strip()
-    return text.splitlines()[0][:limit] if text else repr(exc)
+    """What a step record or a cell keeps of an exception, at most ``limit`` characters: its
+    first line and, when it has more, its last, where Keras puts the cause of a wrapped error
+    (``Error when deserializing class 'Dense' using config={...}.`` ... ``Exception encountered:
+    Argument `name` ... cannot contain character `/```); its repr when it has no text."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return repr(exc)
+    if len(lines) == 1:
+        return lines[0][:limit]
+    cause = lines[-1][: limit // 2]
+    return f"{lines[0][: limit - len(cause) - 3]} … {cause}"
 
 
 class HarnessError(Exception):
