@@ -21,6 +21,18 @@ from typing import Any
 import numpy as np
 
 FAMILY = "keras.applications"
+TOLERANCES = {
+    "predict": {
+        "max_ulp": 8,
+        "reason": (
+            "Keras 3 computes BatchNormalization with separate ops instead of TF 2.13's fused "
+            "kernel. Measured on the repaired route (AMD Zen 5, oneDNN on), layer by layer against "
+            "TF 2.15 reading the same .h5: the layers before the first BatchNormalization are "
+            "bitwise, the outputs after it are not; the softmax outputs: 18 of 64 differ, max "
+            "3 ULP, max abs 4.5e-8 (Keras 3.3.3, 3.4.1, 3.15.1)."
+        ),
+    },
+}
 CLASSES = 4
 SIZE = 32
 

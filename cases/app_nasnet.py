@@ -21,6 +21,19 @@ from typing import Any
 import numpy as np
 
 FAMILY = "keras.applications"
+TOLERANCES = {
+    "predict": {
+        "max_ulp": 32,
+        "reason": (
+            "Keras 3 computes BatchNormalization with separate ops instead of TF 2.13's fused "
+            "kernel, and NASNet stacks 70 separable convolutions each followed by one. Measured on "
+            "the repaired route (AMD Zen 5, oneDNN on), layer by layer against TF 2.15 reading "
+            "the same .h5: bitwise up to the first BatchNormalization (stem_bn1: 16200 of 28800 "
+            "values move, max 4.8e-7); the softmax outputs: 36 of 64 differ, max 14 ULP, max abs "
+            "1.2e-7 (Keras 3.3.3, 3.4.1, 3.15.1)."
+        ),
+    },
+}
 CLASSES = 4
 SIZE = 32
 

@@ -24,6 +24,26 @@ from typing import Any
 import numpy as np
 
 FAMILY = "keras.applications"
+TOLERANCES = {
+    "predict": {
+        "max_abs": 5e-6,
+        "reason": (
+            "Keras 3 computes BatchNormalization with separate ops instead of TF 2.13's fused "
+            "kernel. Measured on the repaired route (AMD Zen 5, oneDNN on), layer by layer against "
+            "TF 2.15 reading the same .h5: bitwise up to the stem's BatchNormalization "
+            "(regnetx_tiny_stem_bn: 76479 of 131072 values move, max 9.5e-7); the logits (this "
+            "RegNet has no softmax): 61 of 64 differ, max abs 1.6e-6, which is up to 215 ULP for "
+            "logits near zero, so the tolerance is absolute (Keras 3.3.3, 3.4.1, 3.15.1)."
+        ),
+    },
+    "evaluate": {
+        "max_ulp": 4,
+        "reason": (
+            "The same BatchNormalization arithmetic moves the loss by 2 ULP (2.4e-7) on the "
+            "repaired route (Keras 3.3.3, 3.4.1, 3.15.1; AMD Zen 5); accuracy is unchanged."
+        ),
+    },
+}
 CLASSES = 4
 SIZE = 32
 
