@@ -151,6 +151,14 @@ def test_tf_op_layers_call_only_pure_ops(
             "function keras.losses.deserialize",
         ),
         ({"class_name": "__lambda__", "config": {"code": "x"}}, "serialized Python lambda"),
+        (
+            {"module": "harness.keras.opening", "class_name": "Opener"},
+            "reference to module 'harness.keras.opening' (Opener)",
+        ),
+        (
+            {"module": "harness.keras.legacy_layers_evil", "class_name": "L"},
+            "reference to module 'harness.keras.legacy_layers_evil' (L)",
+        ),
     ],
 )
 def test_modules_match_by_whole_components_and_functions_by_name(
@@ -172,6 +180,8 @@ def test_modules_match_by_whole_components_and_functions_by_name(
         {"module": "tensorflow.nn", "class_name": "function", "config": "relu"},
         {"module": "builtins", "class_name": "function", "config": "relu"},
         {"module": "keras.src.models.functional", "class_name": "Functional"},
+        {"module": "harness.keras.legacy_layers", "class_name": "LocallyConnected2D"},
+        {"module": "keras.src.ops.numpy", "class_name": "GetItem"},
         {"class_name": "__numpy__", "config": {"value": [1]}},
     ],
 )

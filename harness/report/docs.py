@@ -165,6 +165,18 @@ def working_routes(
     return {key: sorted(routes, key=hops) for key, routes in found.items()}
 
 
+#: the recipe's routes into Keras 3 (its last hop in TF 2.16 or in TF 2.17)
+RECIPE = ("chain", "chain-2.17")
+
+
+def _share(works: int, predicts: int, of: int) -> str:
+    """``all 7``, ``4 of 7 (predict 7)``, ``✗ (predict 7)``, ``✗`` or empty (not verified)."""
+    if not of:
+        return ""
+    text = f"all {of}" if works == of else (f"{works} of {of}" if works else "✗")
+    return text + (f" (predict {predicts})" if predicts > works else "")
+
+
 def render_routes(baseline: Baseline, config: Config, families: dict[str, str]) -> str:
     """A Markdown table: per case (grouped by family), the shortest route that worked in each
     environment, else the shortest that at least predicts, else ✗; all measured."""
@@ -173,11 +185,13 @@ def render_routes(baseline: Baseline, config: Config, families: dict[str, str]) 
     models = sorted({model for model, _ in present}, key=lambda m: (families.get(m, "").lower(), m))
     working = working_routes(baseline, config)
     predicting = working_routes(baseline, config, ("load", "predict"))
+    keras3 = [env for env in envs if config.environments[env].keras == 3]
+    verified = {(key.model, key.env, key.route) for key in baseline}
     lines = [
         ROUTES_BEGIN,
         "",
-        "| family | case | " + " | ".join(envs) + " |",
-        "|---|---|" + "---|" * len(envs),
+        "| family | case | " + " | ".join(envs) + " | recipe in Keras 3 | `repaired` in Keras 3 |",
+        "|---|---|" + "---|" * (len(envs) + 2),
     ]
     for model in models:
         row = []
@@ -190,11 +204,17 @@ def render_routes(baseline: Baseline, config: Config, families: dict[str, str]) 
                 row.append(f"`{predicting[(model, env)][0]}` (predict)")
             else:
                 row.append("✗")
+        for routes in (RECIPE, ("repaired",)):
+            where = [env for env in keras3 if any((model, env, r) in verified for r in routes)]
+            works = sum(any(r in working.get((model, e), []) for r in routes) for e in where)
+            predicts = sum(any(r in predicting.get((model, e), []) for r in routes) for e in where)
+            row.append(_share(works, predicts, len(where)))
         lines.append(f"| {families.get(model, '')} | `{model}` | " + " | ".join(row) + " |")
     lines += [
         "",
         "`route`: load, predict, evaluate and metrics pass; `route` (predict): only load and "
-        "predict pass there; ✗: not even predict.",
+        "predict pass there; ✗: not even predict. The last two columns count the Keras 3 "
+        "environments where the recipe (`chain` or `chain-2.17`) or the `repaired` route works.",
         "",
         ROUTES_END,
     ]
