@@ -129,7 +129,7 @@ def test_a_bad_catalogue_is_refused_in_one_line(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"{path}: rule #1: action 'explode' / where None is not one of ['drop', 'value', "
         "'policy-name', 'metric-class', 'sparse-accuracy', 'metrics-by-output', 'node-tensors', "
-        "'tf-op', 'class', 'rename'] / ['model', 'training']. Fix: correct it."
+        "'tf-op', 'class', 'rename', 'loss-alias'] / ['model', 'training']. Fix: correct it."
     )
 
 

@@ -210,3 +210,15 @@ def test_a_rename_onto_an_existing_name_is_refused() -> None:
         "has. Fix: rename the layers in the Keras 2 model and save it again (limitation "
         "keras3-layer-name-slash-refused)."
     )
+
+
+def test_a_loss_stored_by_alias_gets_its_full_name_per_output_too() -> None:
+    training = {"loss": {"price": "mse", "label": "sparse_categorical_crossentropy"}}
+    result = rewrite(RULES, model(), training)
+    assert result.training == {
+        "loss": {"price": "mean_squared_error", "label": "sparse_categorical_crossentropy"}
+    }
+    assert result.applied == {"loss-alias": ["training_config/loss"]}
+    assert rewrite(RULES, model(), {"loss": "mae"}).training == {"loss": "mean_absolute_error"}
+    untouched = rewrite(RULES, model(), {"loss": "huber"})
+    assert untouched.training == {"loss": "huber"} and untouched.applied == {}

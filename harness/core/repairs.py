@@ -32,9 +32,10 @@ ACTIONS = (
     "tf-op",
     "class",
     "rename",
+    "loss-alias",
 )
 #: the actions whose ``to`` is a table
-TABLES = {"metric-class", "tf-op", "class"}
+TABLES = {"metric-class", "tf-op", "class", "loss-alias"}
 SPARSE_LOSS = "sparse_categorical_crossentropy"
 _KEYS = {"id", "repairs", "layers", "argument", "action", "when", "to", "where", "proof"}
 
@@ -151,6 +152,13 @@ def rewrite(rules: list[Rule], model: dict[str, Any], training: dict[str, Any] |
                 result.applied.setdefault(rule.id, []).append(f"model/{old}")
             names = layer_names(result.model)
             continue
+        if rule.action == "loss-alias":
+            for key in rule.layers:  # the training-config keys holding losses
+                if key in config:
+                    config[key], changed = _unalias(config[key], rule.to)
+                    if changed:
+                        result.applied.setdefault(rule.id, []).append(f"training_config/{key}")
+            continue
         if rule.action == "metrics-by-output":
             for here in _metrics_by_output(rule, result.model, config):
                 result.applied.setdefault(rule.id, []).append(here)
@@ -236,6 +244,20 @@ def _sparse_accuracy(rule: Rule, model: dict[str, Any], training: dict[str, Any]
                 metric["config"] = {k: v for k, v in inner.items() if k != rule.argument}
                 changed.append(f"training_config/{inner.get('name')}")
     return changed
+
+
+def _unalias(value: Any, names: dict[str, str]) -> tuple[Any, bool]:
+    """A loss given by name, per output (dict) or as a list, with every alias of ``names``
+    replaced by the function's full name; and whether one was."""
+    if isinstance(value, str):
+        return names.get(value, value), value in names
+    if isinstance(value, dict) and "class_name" not in value:
+        pairs = {key: _unalias(item, names) for key, item in value.items()}
+        return {key: new for key, (new, _) in pairs.items()}, any(c for _, c in pairs.values())
+    if isinstance(value, list):
+        items = [_unalias(item, names) for item in value]
+        return [new for new, _ in items], any(changed for _, changed in items)
+    return value, False
 
 
 def _is_sparse(loss: Any) -> bool:
