@@ -47,6 +47,7 @@ def test_the_projects_chain_is_the_recipe() -> None:
         "direct-h5",
         "chain-h5",
         "chain",
+        "repaired",  # 2.16-repaired.keras, written by tf216-keras33 (Keras 3.3.3)
         "savedmodel",
     ]
 

@@ -38,9 +38,9 @@ def test_every_environment_is_locked_to_its_pins_in_harness_toml() -> None:
 def test_labels_depends_and_order_follow_the_steps() -> None:
     envs = {e.name: e for e in toxenvs.tox_envs(load_config(ROOT / "harness.toml"), ROOT)}
     assert envs["tf213"].depends == ()
-    assert envs["tf216"].depends == ("tf213", "tf215")
+    assert envs["tf216-keras33"].depends == ("tf213", "tf215")  # it writes the repair
+    assert envs["tf216"].depends == ("tf213", "tf215", "tf216-keras33")
     assert envs["tf216-legacy"].depends == ("tf213", "tf215", "tf216")
-    assert envs["tf216-keras33"].depends == ("tf213", "tf215", "tf216")  # it writes the repair
     assert envs["tf217"].depends == ("tf213", "tf215", "tf216", "tf216-keras33")
     assert envs["tf216-legacy"].labels == ("keras2", "verify")  # it writes 2.16-tfkeras.keras
     assert envs["tf217"].labels == ("keras3", "verify")
