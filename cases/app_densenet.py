@@ -32,6 +32,14 @@ TOLERANCES = {
             "3 ULP, max abs 4.5e-8 (Keras 3.3.3, 3.4.1, 3.15.1)."
         ),
     },
+    "evaluate": {
+        "max_ulp": 4,
+        "reason": (
+            "The same BatchNormalization arithmetic moves the loss: with oneDNN capped at AVX2, "
+            "Keras 3.3.3 on TF 2.16.2 evaluates it 1 ULP away from TF 2.13 on the same hardware "
+            "(repaired route); exact with TensorFlow's defaults on AMD Zen 5."
+        ),
+    },
 }
 CLASSES = 4
 SIZE = 32
