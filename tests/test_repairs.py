@@ -192,4 +192,6 @@ def test_limitations_md_says_which_rules_repair_each_limitation() -> None:
     section = text.split("## `depthwise-conv-groups-refused`", 1)[1].split("\n## ", 1)[0]
     assert "- **Repaired route**: rules `depthwise-groups` (repairs.toml)" in section
     section = text.split("## `tf-op-layers-unknown-in-keras3`", 1)[1].split("\n## ", 1)[0]
+    assert "- **Repaired route**: rules `tf-op-layers` (repairs.toml)" in section
+    section = text.split("## `keras3-numpy-string-inputs`", 1)[1].split("\n## ", 1)[0]
     assert "- **Repaired route**: no rule repairs it" in section

@@ -44,8 +44,8 @@ def test_answers_name_the_route_or_the_cause_and_the_next_step() -> None:
         "m:",
         "  tf216: chain-h5",
         "n:",
-        "  tf216: none (limitation:rnn-time-major-refused); next: the repaired route (a rule "
-        "repairs it; verified from TF 2.17 on)",
+        "  tf216: none (limitation:rnn-time-major-refused); next: Delete 'time_major' from "
+        "each RNN layer's config (a…d copy the weights; tf_keras loads the .h5 unchanged.",
         "  tf218: repaired predicts only (mismatch); next: read the cell in "
         "build/matrix/matrix.html (keras-harness matrix)",
     ]
@@ -67,9 +67,30 @@ def test_the_cli_reads_the_baseline_when_there_is_no_run(
     block = out[out.index("depthwise_separable:") + 1 :][:4]
     assert block[0] == "  tf213: direct-keras"
     assert block[1].startswith("  tf214: direct-h5 predicts only (limitation:")
-    assert block[3] == (
-        "  tf216: none (limitation:depthwise-conv-groups-refused); next: the repaired route (a "
-        "rule repairs it; verified from TF 2.17 on)"
-    )
+    assert block[3] == "  tf216: repaired"
     assert "  tf217: repaired" in out[out.index("depthwise_separable:") :]
     assert all(len(line) <= 162 for line in out)
+
+
+def test_where_the_repaired_route_is_not_verified_the_answer_points_to_it(tmp_path: Path) -> None:
+    text = (ROOT / "harness.toml").read_text(encoding="utf-8")
+    line = 'tf218 = { tensorflow = "2.18.1", keras = "3.6.0" }'
+    assert line in text
+    config_path = tmp_path / "harness.toml"
+    config_path.write_text(
+        text.replace(line, line[:-2] + ', verify = ["direct-h5", "chain-h5"] }'),
+        encoding="utf-8",
+    )
+    measured = cells(
+        "n", "tf218", "chain-h5", **dict.fromkeys(CHECKS, "limitation:rnn-time-major-refused")
+    )
+    lines = answers(
+        measured,
+        load_config(config_path),
+        load_catalogue(ROOT / "limitations.toml"),
+        load_repairs(ROOT / "repairs.toml"),
+    )
+    assert lines[1] == (
+        "  tf218: none (limitation:rnn-time-major-refused); next: the repaired route (a rule "
+        "repairs it; verified in…-keras33, tf217, tf219, tf220, tf221, tf221-keras315)"
+    )  # shortened to the screen's width in the middle

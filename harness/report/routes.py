@@ -67,7 +67,8 @@ def next_step(
     if kind == "limitation":
         environment = config.environment(env)
         if detail in repaired and environment.keras == 3 and "repaired" not in environment.verify:
-            return "the repaired route (a rule repairs it; verified from TF 2.17 on)"
+            where = [name for name, e in config.environments.items() if "repaired" in e.verify]
+            return f"the repaired route (a rule repairs it; verified in {', '.join(where)})"
         try:
             return catalogue.get(detail).workaround
         except Exception:  # an id the catalogue no longer has
