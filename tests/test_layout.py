@@ -18,7 +18,7 @@ STAGES = ("core", "keras", "source", "convert", "verify", "report")
 FRONT = len(STAGES)
 TENSORFLOW = {"tensorflow", "keras", "tf_keras"}
 #: modules that define Keras 3 classes (they subclass keras.layers.Layer, so import Keras at
-#: once); only harness.keras.opening imports them, under Keras 3
+#: once); only harness.keras.formats.keras3 imports them, under Keras 3
 KERAS_CLASSES = {"harness.keras.legacy_layers"}
 
 

@@ -7,6 +7,7 @@ them, :mod:`harness.core.nodes` reads the node data.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from harness.core.nodes import STRUCTURED, NodeError, has_tensors, keras3_node, slice_key, split
@@ -121,9 +122,9 @@ def rename_layers(model: dict[str, Any], refused: str, replacement: str) -> dict
 
     names = layer_names(model)
     renames = {n: n.replace(refused, replacement) for n in sorted(names) if refused in n}
-    taken = names - set(renames)
+    taken = Counter([*(names - set(renames)), *renames.values()])
     for old, new in renames.items():
-        if new in taken or list(renames.values()).count(new) > 1:
+        if taken[new] > 1:
             raise NodeError(f"layer {old!r} would become {new!r}, a name another layer has")
     if renames:
         _rename_in(model, renames)

@@ -105,7 +105,7 @@ def _parse(path: Path, index: int, raw: Any) -> Rule:
             f"{list(ACTIONS)} / ['model', 'training']. Fix: correct it."
         )
     if raw["action"] in ("value", "rename") and ("when" not in raw or "to" not in raw):
-        raise RepairError(f"{where}: a 'value' rule needs when and to. Fix: add both.")
+        raise RepairError(f"{where}: a {raw['action']!r} rule needs when and to. Fix: add both.")
     if raw["action"] in TABLES and not isinstance(raw.get("to"), dict):
         raise RepairError(
             f"{where}: a {raw['action']!r} rule needs a table `to` (see the header of "

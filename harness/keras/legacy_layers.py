@@ -10,7 +10,8 @@ install the harness and import this module first (Keras 3 imports only its own m
     model = keras.saving.load_model("model.keras")
 
 Only Keras 3 (``keras.ops``) is imported here, so the module serves every Keras 3 backend; the
-harness imports it itself before loading a Keras 3 file (:mod:`harness.keras.opening`).
+harness imports it itself before loading any file under Keras 3
+(:func:`harness.keras.formats.keras3.load_model`).
 """
 
 from __future__ import annotations

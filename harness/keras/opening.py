@@ -12,15 +12,6 @@ from harness.core.safety import check_safe
 from harness.core.specs import Spec
 
 
-def import_legacy_layers() -> None:
-    """Under Keras 3, register the harness's rebuilds of removed Keras 2 layers
-    (:mod:`harness.keras.legacy_layers`), which repaired files may name."""
-    from harness.keras import runtime
-
-    if runtime.keras_generation() >= 3:
-        import harness.keras.legacy_layers  # noqa: F401  (registers keras_harness>...)
-
-
 def open_model(registry: Registry, model: str, spec: Spec, path: Path | None = None) -> Any:
     """Load ``model``'s file of ``spec`` (``path``: already resolved) after the safety check."""
     from harness.keras import formats
@@ -28,7 +19,6 @@ def open_model(registry: Registry, model: str, spec: Spec, path: Path | None = N
     entry = registry.get(model)
     path = path if path is not None else registry.resolve(model, spec)
     check_safe(path, model_id=model, trusted=entry.trusted, allowed=set(entry.custom_objects))
-    import_legacy_layers()
     return formats.load(
         spec, path, custom_objects=registry.custom_objects(model), trusted=entry.trusted
     )

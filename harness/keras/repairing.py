@@ -59,9 +59,6 @@ def repair(
             f'{what}). Fix: repair from the chain\'s .h5 (from = "2.15.h5" in the step).'
         )
     rewritten = rewrite(rules, document.model, document.training)
-    from harness.keras.opening import import_legacy_layers
-
-    import_legacy_layers()
     folder = Path(tempfile.mkdtemp(prefix="harness-repair-"))
     try:
         patched = folder / source.name

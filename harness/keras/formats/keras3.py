@@ -33,6 +33,10 @@ def _keras() -> Any:
 
 def load_model(path: Path, *, custom_objects: dict[str, Any], trusted: bool) -> Any:
     keras = _keras()
+    # Registers the harness's rebuilds of removed Keras 2 layers (keras_harness>...), which
+    # repaired files name and Keras 3 does not import itself; the repair step loads through here.
+    import harness.keras.legacy_layers  # noqa: F401
+
     # Never enable_unsafe_deserialization(): trusted models use the per-call flag only.
     return keras.models.load_model(
         str(path), custom_objects=custom_objects, compile=True, safe_mode=not trusted
