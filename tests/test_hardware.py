@@ -93,13 +93,23 @@ def test_a_reference_is_read_back_only_while_it_replays_the_same_golden(tmp_path
     write_golden(golden_dir, golden())
     committed = golden()
     fp = {"id": "cpu-aaaaaaaa", "summary": "here"}
-    reference.write_reference(build, fp, golden_dir, committed, golden(predict=1.5))
+    replayed = golden(predict=1.5)
+    replayed.meta["train_step"] = {"refused": "the model has no optimizer (not compiled)"}
+    reference.write_reference(build, fp, golden_dir, committed, replayed)
     found = reference.read_reference(build, "cpu-aaaaaaaa", golden_dir, committed)
     assert found is not None and float(found.predict[0][0]) == 1.5
     assert found.meta["provenance"]["hardware"] == fp
     assert reference.read_reference(build, "cpu-bbbbbbbb", golden_dir, committed) is None
     write_golden(golden_dir, golden(predict=2.0))  # the golden was regenerated: stale
     assert reference.read_reference(build, "cpu-aaaaaaaa", golden_dir, committed) is None
+
+
+def test_a_reference_without_a_train_step_is_replayed_again(tmp_path: Path) -> None:
+    golden_dir, build = tmp_path / "golden", tmp_path / "build"
+    write_golden(golden_dir, golden())
+    fp = {"id": "cpu-aaaaaaaa", "summary": "here"}
+    reference.write_reference(build, fp, golden_dir, golden(), golden(predict=1.5))
+    assert reference.read_reference(build, "cpu-aaaaaaaa", golden_dir, golden()) is None
 
 
 def test_without_a_reference_the_golden_is_used_with_both_tolerances() -> None:

@@ -61,7 +61,8 @@ def test_parametrized_over_models_routes_and_checks(project: pytest.Pytester) ->
     assert not any(i.startswith("run_0a1b2c-2.13.keras") for i in collected)
     assert "run_0a1b2c-2.16.keras-predict" in collected
     assert "dense_regression-2.16-repaired.keras-load" in collected  # written by tf216-keras33
-    assert len(collected) == 5 * 5 + 4 * 5
+    assert "dense_regression-2.16.keras-train-step" in collected
+    assert len(collected) == 5 * 6 + 4 * 6
 
 
 def test_model_option_selects_one_model(project: pytest.Pytester) -> None:
@@ -81,7 +82,7 @@ def test_model_option_selects_one_model(project: pytest.Pytester) -> None:
         "dense_regression-2.13.keras-replay",
     ]
     assert all(i.startswith("dense_regression-") for i in collected)
-    assert len(collected) == 2 + 2 * 5
+    assert len(collected) == 2 + 2 * 6
 
 
 def test_environment_from_the_environment_variable(

@@ -35,6 +35,9 @@ class StepRecord:
     repair_layers: dict[str, int] = field(default_factory=dict)
     #: the rules a repair step applied (sha256 of repairs.toml): another catalogue redoes it
     repair_digest: str = ""
+    #: a step with transplant_optimizer: what was carried (optimizer, slots, iterations), or
+    #: ``{"refused": why}``
+    transplant: dict[str, object] = field(default_factory=dict)
 
 
 def recorded_sha256(record: StepRecord | None, path: Path) -> str | None:

@@ -20,7 +20,7 @@ from harness.convert.records import (
 from harness.convert.supervise import mark, session, unmark
 from harness.core.atomic import write_json
 from harness.core.config import Config, Step
-from harness.core.errors import HarnessError, describe
+from harness.core.errors import HarnessError, TransplantError, describe
 from harness.core.faults import inject
 from harness.core.golden import read_golden, sha256_of
 from harness.core.lines import LINE_LIMIT, shorten
@@ -61,6 +61,8 @@ def run_step(
         if step.recompile_metrics:
             golden = read_golden(registry.golden_dir, model_id)
             formats.backend().recompile(model, golden.metrics)
+        if step.transplant_optimizer:
+            record.transplant = carry_optimizer(model, source)
         target = converted_path(build_dir, model_id, step.target)
         target.parent.mkdir(parents=True, exist_ok=True)
         formats.save(model, step.target, target)
@@ -73,6 +75,17 @@ def run_step(
     except Exception as exc:  # one model's failure is its own: record it and go on
         record.status, record.exception, record.message = "error", type(exc).__name__, describe(exc)
     return record
+
+
+def carry_optimizer(model: object, source: Path) -> dict[str, object]:
+    """The optimizer state of ``source`` written into ``model`` (Keras 3), or why it was not:
+    a refusal leaves the optimizer fresh and the model's file is still written."""
+    from harness.keras.transplant import transplant
+
+    try:
+        return transplant(model, source)
+    except TransplantError as exc:
+        return {"refused": str(exc)}
 
 
 def run_env_steps(
@@ -164,6 +177,8 @@ def up_to_date(
     if record is None or record.status != "ok" or record.step != step.name:
         return False
     if record.recompile_metrics != step.recompile_metrics or record.versions != runtime.versions():
+        return False
+    if bool(record.transplant) != step.transplant_optimizer:
         return False
     try:
         source = model_path(registry, build_dir, model_id, step.source)

@@ -49,6 +49,9 @@ class Step:
     recompile_metrics: bool = False
     models: tuple[str, ...] = ("*",)  # model id patterns the step converts
     repair: bool = False  # load through the repair rules of repairs.toml (harness.core.repairs)
+    #: carry the Keras 2 optimizer state of the step's .h5 onto the Keras 3 optimizer
+    #: (harness.keras.transplant) before saving
+    transplant_optimizer: bool = False
 
     @property
     def name(self) -> str:
@@ -218,6 +221,19 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
                 f"{where} in {path}: repair must be true or false. Received: {repair!r}. Fix: "
                 f"write repair = true, or leave it out."
             )
+        transplant = table.get("transplant_optimizer", False)
+        if not isinstance(transplant, bool):
+            raise ConfigError(
+                f"{where} in {path}: transplant_optimizer must be true or false. Received: "
+                f"{transplant!r}. Fix: write transplant_optimizer = true, or leave it out."
+            )
+        if transplant and (source.format != "h5" or environments[env].keras < 3):
+            raise ConfigError(
+                f"{where} in {path}: transplant_optimizer carries a Keras 2 .h5's optimizer "
+                f"state into Keras 3; this step loads {source} in {env} (Keras "
+                f"{environments[env].keras}). Fix: set it only on a step from a .h5 spec that "
+                f"runs in a Keras 3 environment."
+            )
         models = table.get("models", ["*"])
         if (
             not isinstance(models, list)
@@ -228,7 +244,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
                 f"{where} in {path}: models must be a non-empty list of model id patterns. "
                 f'Received: {models!r}. Fix: e.g. models = ["saved_model_*"], or leave it out.'
             )
-        steps.append(Step(env, source, target, recompile, tuple(models), repair))
+        steps.append(Step(env, source, target, recompile, tuple(models), repair, transplant))
 
     producers: dict[Spec, Step] = {}
     for step in steps:

@@ -70,3 +70,8 @@ class ModelFileError(HarnessError):
 
 class ExpectedError(HarnessError):
     """A model's ``expected`` file (the values the user stated) cannot be used."""
+
+
+class TransplantError(HarnessError):
+    """A Keras 2 optimizer state cannot be carried onto the Keras 3 optimizer (no equivalent
+    optimizer, slot or hyperparameter, or a slot that maps to no model variable)."""

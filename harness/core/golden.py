@@ -48,6 +48,9 @@ class Golden:
     slots: list[Any] = field(default_factory=list)
     #: the predictions the user stated (``expected`` file), none in most goldens
     stated: list[Any] = field(default_factory=list)
+    #: every weight after one train step (``meta["train_step"]`` names them); recorded in
+    #: runner references, and in goldens recorded since the train-step check
+    trained: list[Any] = field(default_factory=list)
 
     @property
     def evaluate(self) -> dict[str, float]:
@@ -144,6 +147,7 @@ def read_golden(golden_dir: Path, model: str, stem: str = "golden") -> Golden:
         take("p", counts["predict"]),
         take("s", counts["slots"]),
         take("e", counts.get("expected", 0)),
+        take("t", counts.get("trained", 0)),
     )
 
 
@@ -199,6 +203,7 @@ def write_golden(golden_dir: Path, golden: Golden, stem: str = "golden") -> None
         ("p", golden.predict),
         ("s", golden.slots),
         ("e", golden.stated),
+        ("t", golden.trained),
     ):
         for index, value in enumerate(values):
             arrays[f"{prefix}{index}"] = np.asarray(value)
@@ -208,6 +213,7 @@ def write_golden(golden_dir: Path, golden: Golden, stem: str = "golden") -> None
         "predict": len(golden.predict),
         "slots": len(golden.slots),
         **({"expected": len(golden.stated)} if golden.stated else {}),
+        **({"trained": len(golden.trained)} if golden.trained else {}),
     }
     golden.meta["schema"] = GOLDEN_SCHEMA
     with lock_for(json_path):

@@ -28,7 +28,7 @@ ENTRY_KEYS = (
 #: the keys at the top level
 TOP_KEYS = ("models", "root", "golden_dir", "allow_outside_root")
 #: the checks a tolerance can be declared for; predict and evaluate also per device kind
-CHECKS = ("predict", "evaluate", "replay", "expected")
+CHECKS = ("predict", "evaluate", "train-step", "replay", "expected")
 DEVICE_CHECKS = tuple(
     f"{check}@{kind}" for check in ("predict", "evaluate") for kind in ("cpu", "gpu")
 )

@@ -12,7 +12,7 @@ from harness.core.errors import ResultsError
 from harness.core.files import check_schema, json_type, read_json
 
 RESULTS_SCHEMA = 1
-CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state")
+CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state", "train-step")
 #: the checks of the source environment on each runner: ``replay`` is the hardware drift (the
 #: committed golden vs the source model replayed on this runner's hardware); ``expected``, for a
 #: model with an ``expected`` file, the values the user stated vs what the source load produced

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.core.config import Config, Environment
-from harness.core.errors import GoldenError, HarnessError
+from harness.core.errors import GoldenError, HarnessError, describe
 from harness.core.expected import attach
 from harness.core.golden import (
     GOLDEN_SCHEMA,
@@ -219,4 +219,28 @@ def record_golden(
             **({"hardware": hardware} if hardware else {}),
         },
     }
-    return Golden(model, meta, list(x), list(y), predictions, [value for _, value in slots])
+    meta["train_step"], trained = record_train_step(backend, model_obj, x, y)
+    return Golden(
+        model, meta, list(x), list(y), predictions, [value for _, value in slots], trained=trained
+    )
+
+
+def record_train_step(
+    backend: Any, model_obj: Any, x: list[Any], y: list[Any]
+) -> tuple[dict[str, Any], list[Any]]:
+    """One train step of the source model on the golden batch (the ``train-step`` check's
+    reference): what it reported, the weights' names and the iteration count after it; or why
+    it could not be taken (``{"refused": ...}``)."""
+    if getattr(model_obj, "optimizer", None) is None:
+        return {"refused": "the model has no optimizer (not compiled)"}, []
+    try:
+        metrics, after, iterations, off = backend.train_step(model_obj, x, y)
+    except Exception as exc:
+        return {"refused": f"{type(exc).__name__}: {describe(exc)}"}, []
+    meta = {
+        "metrics": metrics,
+        "weights": [name for name, _ in after],
+        "iterations": iterations,
+        "randomness_off": off,
+    }
+    return meta, [value for _, value in after]

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from harness.core import stated
-from harness.core.compare import Comparison, Tolerance, compare_outputs, compare_values
+from harness.core.compare import (
+    Comparison,
+    Tolerance,
+    compare_arrays,
+    compare_outputs,
+    compare_values,
+)
 from harness.core.config import Config
 from harness.core.errors import describe
 from harness.core.golden import Golden
@@ -24,6 +30,7 @@ from harness.core.hardware import Fingerprint
 from harness.core.limitations import Observation
 from harness.core.registry import Registry
 from harness.source import reference
+from harness.source.cases import SOURCE_ENV_COMMAND
 
 #: a check's result: an observation (None when it passed), its detail and its numbers
 Outcome = tuple[Observation | None, str, dict[str, Any]]
@@ -61,6 +68,8 @@ class Services(Protocol):
     def tolerance(self, model: str, check: str) -> Tolerance: ...
 
     def regenerate_hint(self, model: str) -> str: ...
+
+    def layer_outputs(self, model: str) -> Any: ...
 
     def config_name(self) -> str: ...
 
@@ -144,10 +153,38 @@ class Predict:
 
     def run(self, subject: Subject) -> Outcome:
         expected = subject.expected()
-        total = compare_outputs(
-            expected.outputs.predict, subject.predictions(), subject.tolerance("predict")
-        )
-        return expected.labelled(judged(total, "predict-mismatch", "predict"))
+        tolerance = subject.tolerance("predict")
+        total = compare_outputs(expected.outputs.predict, subject.predictions(), tolerance)
+        observation, detail, numbers = judged(total, "predict-mismatch", "predict")
+        if observation is not None:
+            where, layer = self.first_layer(subject, tolerance)
+            detail = f"{detail}; {where}"
+            observation = Observation(observation.outcome, "", f"{observation.message}; {where}")
+            if layer:
+                numbers["first_diverging_layer"] = layer
+        return expected.labelled((observation, detail, numbers))
+
+    @staticmethod
+    def first_layer(subject: Subject, tolerance: Tolerance) -> tuple[str, str]:
+        """Where the outputs first move: the first layer beyond ``tolerance`` against the source
+        model's recorded layer outputs (:mod:`harness.source.layers`), or how to record them."""
+        from harness.keras import formats
+        from harness.source import layers
+
+        recorded = subject.services.layer_outputs(subject.model)
+        if recorded is None:
+            return layers.hint(subject.model, SOURCE_ENV_COMMAND), ""
+        golden = subject.expected().outputs
+        try:
+            actual = formats.backend().layer_outputs(
+                subject.loaded.model, golden.x, golden.batch_size
+            )
+        except Exception as exc:
+            return f"layer outputs unavailable ({type(exc).__name__}: {describe(exc, 120)})", ""
+        found = layers.first_divergence(recorded, actual, tolerance)
+        if found is None:
+            return "no recorded layer's output moved beyond the tolerance", ""
+        return f"first diverging layer: {found.describe()}", found.layer
 
 
 class Evaluate:
@@ -232,33 +269,36 @@ class Metrics:
 
 
 class OptimizerState:
-    """The optimizer's slot variables identical to the golden's: stored values, which no
+    """The optimizer's slot variables identical to the golden's, each to the slot of the same
+    model variable (Keras 3: the variable the transplant writes, see
+    :mod:`harness.core.optimizer_state`), and the iteration count: stored values, which no
     hardware changes, so always against the golden."""
 
     name = "optimizer-state"
     needs_model = True
 
     def run(self, subject: Subject) -> Outcome:
-        import numpy as np
-
         from harness.keras import formats
 
         golden = subject.golden()
         if golden.iterations is None:
             return Observation("no-optimizer", "", "the golden has no optimizer"), "", {}
-        iterations, slots = formats.backend().optimizer_variables(subject.loaded.model)
-        remaining = [value for _, value in slots]
+        backend = formats.backend()
+        model = subject.loaded.model
+        iterations, slots = backend.optimizer_variables(model)
+        names = [str(s["name"]) for s in golden.meta["optimizer"].get("slots", [])]
+        found = self.found(backend, model, golden, names, dict(slots))
         matched = 0
-        for want in golden.slots:
-            for index, got in enumerate(remaining):
-                if (
-                    got.shape == want.shape
-                    and got.dtype == want.dtype
-                    and np.array_equal(got, want)
-                ):
-                    matched += 1
-                    del remaining[index]
-                    break
+        differ: list[str] = []
+        for want, (label, got) in zip(golden.slots, found, strict=True):
+            if got is None:
+                differ.append(f"{label} missing")
+                continue
+            one = compare_arrays(want, got, name=label)
+            if one.bitwise:
+                matched += 1
+            else:
+                differ.append(one.summary())
         numbers = {
             "slots_expected": len(golden.slots),
             "slots_loaded": len(slots),
@@ -270,7 +310,10 @@ class OptimizerState:
             f"{matched}/{len(golden.slots)} slot variables identical ({len(slots)} "
             f"loaded), iterations {iterations} (golden {golden.iterations})"
         )
-        if matched == len(golden.slots) and iterations == golden.iterations:
+        changes = self.hyperparameters(model, golden)
+        if changes:
+            detail += f"; hyperparameters changed: {'; '.join(changes)}"
+        if matched == len(golden.slots) and iterations == golden.iterations and not changes:
             return None, detail, numbers
         if matched == 0 and golden.slots:
             return (
@@ -278,7 +321,125 @@ class OptimizerState:
                 detail,
                 numbers,
             )
-        return Observation("optimizer-state-changed", "", detail), detail, numbers
+        message = f"{detail}; differ: {'; '.join(differ[:3])}" if differ else detail
+        return Observation("optimizer-state-changed", "", message), message, numbers
+
+    @staticmethod
+    def found(
+        backend: Any, model: Any, golden: Golden, names: list[str], slots: dict[str, Any]
+    ) -> list[tuple[str, Any]]:
+        """For each golden slot, how the loaded optimizer calls it and its value there (None:
+        it has none). Keras 2 keeps the name; Keras 3 the slot of the same model variable
+        (:func:`harness.keras.transplant.targets`)."""
+        if backend.GENERATION < 3:
+            return [(name, slots.get(name)) for name in names]
+        import numpy as np
+
+        from harness.core.errors import TransplantError
+        from harness.core.optimizer_state import Keras2State, parse_names
+        from harness.keras.transplant import leaf, targets
+
+        config = golden.meta.get("compile", {}).get("optimizer") or {}
+        legacy = bool((config.get("config") or {}).get("is_legacy_optimizer", False))
+        _, parsed = parse_names(names, list(golden.slots), legacy=legacy, source="the golden")
+        state = Keras2State(
+            str(golden.meta["optimizer"].get("class_name", "")), legacy, {}, None, parsed, ""
+        )
+        optimizer = getattr(model, "optimizer", None)
+        try:
+            pairs = targets(model, optimizer, state) if optimizer is not None else []
+        except TransplantError:
+            pairs = []
+        if not pairs:
+            return [(name, None) for name in names]
+        return [
+            (
+                f"{name} (as {leaf(target) if target is not None else assignment.target})",
+                None if target is None else np.array(target),
+            )
+            for name, (assignment, target) in zip(names, pairs, strict=True)
+        ]
+
+    @staticmethod
+    def hyperparameters(model: Any, golden: Golden) -> list[str]:
+        """The hyperparameters of the loaded optimizer that differ from the source's."""
+        from harness.core.optimizer_state import hyperparameter_changes
+
+        source = (golden.meta.get("compile", {}).get("optimizer") or {}).get("config")
+        optimizer = getattr(model, "optimizer", None)
+        if not isinstance(source, dict) or optimizer is None:
+            return []
+        return hyperparameter_changes(source, optimizer.get_config())
+
+
+class TrainStep:
+    """One ``train_on_batch`` on the golden batch from the loaded state (training-time
+    randomness off), against the same step of the source model on this runner (the reference;
+    the golden's when it recorded one): every weight after the step, the loss and the iteration
+    count. Exact by default: a fresh optimizer state, a wrong learning rate, a lost ``amsgrad``
+    or a reset ``iterations`` all move the weights."""
+
+    name = "train-step"
+    needs_model = True
+
+    def run(self, subject: Subject) -> Outcome:
+        from harness.core.optimizer_state import pair
+        from harness.keras import formats
+
+        expected = subject.expected()
+        reference = expected.outputs.meta.get("train_step")
+        if not isinstance(reference, dict):
+            text = (
+                f"no train step recorded for {subject.model} on this runner ("
+                f"{expected.compared_with()}). Fix: run the source environment on this runner "
+                f"({SOURCE_ENV_COMMAND}), which records it."
+            )
+            return Observation("error", "NoTrainStepReference", text), "", {}
+        if "refused" in reference:
+            text = f"the source model could not take a train step: {reference['refused']}"
+            return Observation("train-step-refused", "", text), text, {}
+        golden = expected.outputs
+        try:
+            metrics, after, iterations, off = formats.backend().train_step(
+                subject.loaded.model, golden.x, golden.y
+            )
+        except Exception as exc:
+            return observe_exception(exc), "", {}
+        want_names = [str(n) for n in reference["weights"]]
+        wanted = list(zip(want_names, [tuple(w.shape) for w in golden.trained], strict=True))
+        indices = pair(wanted, [(name, tuple(value.shape)) for name, value in after])
+        tolerance = subject.tolerance("train-step")
+        total = Comparison()
+        unpaired = [name for name, index in zip(want_names, indices, strict=True) if index is None]
+        if unpaired:
+            total.problems.append(f"no weight after the step for {', '.join(unpaired[:3])}")
+        first: list[str] = []
+        for name, want, index in zip(want_names, golden.trained, indices, strict=True):
+            if index is None:
+                continue
+            one = compare_arrays(want, after[index][1], name=name, tolerance=tolerance)
+            if not one.ok:
+                first.append(name)
+            total.merge(one)
+        loss = compare_values(
+            {"loss": reference["metrics"]["loss"]},
+            {"loss": metrics.get("loss", float("nan"))},
+            tolerance=tolerance,
+        )
+        total.merge(loss)
+        if iterations != reference.get("iterations"):
+            total.problems.append(
+                f"iterations after the step {iterations}, expected {reference.get('iterations')}"
+            )
+        observation, detail, numbers = judged(total, "train-step-mismatch", "train-step")
+        if observation is not None:
+            optimizer = type(getattr(subject.loaded.model, "optimizer", None)).__name__
+            where = f"first weight beyond tolerance: {first[0]} " if first else ""
+            detail = f"{where}(optimizer {optimizer}); {detail}"
+            observation = Observation(observation.outcome, "", f"train-step: {detail}")
+        if off:
+            detail += f" (randomness off: {', '.join(off[:3])})"
+        return expected.labelled((observation, detail, numbers))
 
 
 class Replay:
@@ -327,6 +488,7 @@ _ALL: tuple[type[Check], ...] = (
     Evaluate,
     Metrics,
     OptimizerState,
+    TrainStep,
     Replay,
     Expected,
 )

@@ -137,6 +137,10 @@ class Verifier:
         self.models.forget_golden(model)
         self.references.forget(model)
 
+    def layer_outputs(self, model: str) -> Any:
+        """The source model's recorded layer outputs on this runner (None: not recorded)."""
+        return self.references.layer_outputs(model)
+
     def expected(self, model: str) -> reference.Expected:
         """What this environment's outputs are compared with (see :class:`References`)."""
         golden = self.golden(model)

@@ -61,6 +61,127 @@ def optimizer_variables(model: Any) -> tuple[int | None, list[tuple[str, np.ndar
     return iterations, slots
 
 
+#: layers that draw randomness in training, and the attributes that switch it off: Keras 2 and
+#: Keras 3 draw different masks from the same seed, so the train step runs with them off
+RANDOM_LAYERS = {
+    "Dropout": ("rate",),
+    "SpatialDropout1D": ("rate",),
+    "SpatialDropout2D": ("rate",),
+    "SpatialDropout3D": ("rate",),
+    "GaussianDropout": ("rate",),
+    "AlphaDropout": ("rate",),
+    "GaussianNoise": ("stddev",),
+}
+#: recurrent cells' dropout arguments, off for the same reason
+RANDOM_CELL_ATTRIBUTES = ("dropout", "recurrent_dropout")
+
+
+def _all_layers(model: Any) -> list[Any]:
+    seen: dict[int, Any] = {}
+
+    def visit(layer: Any) -> None:
+        if id(layer) in seen:
+            return
+        seen[id(layer)] = layer
+        for child in list(getattr(layer, "layers", None) or []):
+            visit(child)
+        for name in ("layer", "forward_layer", "backward_layer", "cell"):
+            child = getattr(layer, name, None)
+            if child is not None and hasattr(child, "trainable_weights"):
+                visit(child)
+
+    visit(model)
+    return list(seen.values())
+
+
+def randomness_off(model: Any) -> list[tuple[Any, str, Any]]:
+    """Switch off every training-time random draw; returns what to restore."""
+    changed: list[tuple[Any, str, Any]] = []
+    for layer in _all_layers(model):
+        names: tuple[str, ...] = RANDOM_LAYERS.get(type(layer).__name__, ())
+        names += tuple(n for n in RANDOM_CELL_ATTRIBUTES if hasattr(layer, n))
+        for name in names:
+            value = getattr(layer, name, 0)
+            if isinstance(value, int | float) and value:
+                changed.append((layer, name, value))
+                setattr(layer, name, 0.0)
+    return changed
+
+
+def optimizer_list(model: Any) -> list[Any]:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return []
+    variables = optimizer.variables
+    return list(variables() if callable(variables) else variables)
+
+
+def train_step(
+    model: Any, x: list[np.ndarray], y: list[np.ndarray]
+) -> tuple[dict[str, float], list[tuple[str, np.ndarray]], int | None, list[str]]:
+    """One ``train_on_batch`` on ``(x, y)`` from the model's state, with training-time randomness
+    off: ``(metrics, [(name, value) of every weight after it], iterations after, what was switched
+    off)``. The model's weights and optimizer variables are put back afterwards, so the other
+    checks of a loaded model see it as loaded."""
+    weights = [np.array(w) for w in model.weights]
+    before = [(v, np.array(v)) for v in optimizer_list(model)]
+    switched = randomness_off(model)
+    try:
+        targets = y[0] if len(y) == 1 else list(y)
+        values = model.train_on_batch(model_inputs(x), targets, return_dict=True)
+        metrics = {str(k): float(np.asarray(v)) for k, v in values.items()}
+        after = [(variable_name(w), np.array(w)) for w in model.weights]
+        optimizer = getattr(model, "optimizer", None)
+        iterations = int(np.asarray(optimizer.iterations)) if optimizer is not None else None
+    finally:
+        for layer, name, value in switched:
+            setattr(layer, name, value)
+        for variable, value in zip(model.weights, weights, strict=True):
+            variable.assign(value)
+        for variable, value in before:
+            variable.assign(value)
+    off = [f"{getattr(layer, 'name', '?')}.{name}={value}" for layer, name, value in switched]
+    return metrics, after, iterations, off
+
+
+def layer_outputs_with(
+    model_class: Any, model: Any, x: list[Any], batch_size: int
+) -> list[tuple[str, list[np.ndarray]]]:
+    """Every layer's outputs on ``x``, in the model's (topological) layer order: one forward pass
+    of a functional model whose outputs are the layers'. A layer whose output is not one tensor
+    or a list of tensors (a shared layer has several) is left out."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        raise ValueError("the model has no layer graph (a subclassed model): no layer outputs")
+    names: list[tuple[str, int]] = []
+    tensors: list[Any] = []
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        try:
+            output = layer.output
+        except (AttributeError, ValueError, RuntimeError):
+            continue
+        flat = list(output) if isinstance(output, list | tuple) else [output]
+        if not flat or not all(hasattr(t, "shape") and hasattr(t, "dtype") for t in flat):
+            continue
+        names.append((str(layer.name), len(flat)))
+        tensors.extend(flat)
+    probe = model_class(inputs, tensors)
+    values = probe.predict(model_inputs(x), batch_size=batch_size, verbose=0)
+    values = list(values) if isinstance(values, list | tuple) else [values]
+    found: list[tuple[str, list[np.ndarray]]] = []
+    for name, count in names:
+        found.append((name, [np.asarray(v) for v in values[:count]]))
+        values = values[count:]
+    return found
+
+
+def trainable_paths(model: Any) -> list[tuple[str, tuple[int, ...]]]:
+    """The model's trainable variables: ``(name or path, shape)``, in the optimizer's order."""
+    return [(variable_name(v), tuple(int(d) for d in v.shape)) for v in model.trainable_variables]
+
+
 def metric_objects(model: Any) -> dict[str, Any]:
     """The model's compiled metric objects by name (containers such as CompileMetrics flattened)."""
     found: dict[str, Any] = {}

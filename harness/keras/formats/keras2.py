@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.keras.formats.common import recompile_with
+from harness.keras.formats.common import layer_outputs_with, recompile_with
+
+#: the Keras generation this module loads with
+GENERATION = 2
 
 
 def _keras() -> Any:
@@ -53,3 +56,7 @@ def compile_summary(model: Any) -> dict[str, Any]:
         else keras.losses.serialize(loss),
         "metrics": [m.name for m in metrics],
     }
+
+
+def layer_outputs(model: Any, x: list[Any], batch_size: int) -> list[tuple[str, list[Any]]]:
+    return layer_outputs_with(_keras().Model, model, x, batch_size)

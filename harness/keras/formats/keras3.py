@@ -25,6 +25,10 @@ from harness.keras.formats.common import recompile_with
 STRING_KINDS = frozenset("US")
 
 
+#: the Keras generation this module loads with
+GENERATION = 3
+
+
 def _keras() -> Any:
     import keras
 
@@ -107,3 +111,15 @@ def evaluate(
 ) -> dict[str, float]:
     """``common.evaluate`` with string inputs fed as tensors (see the module's docstring)."""
     return common.evaluate(model, feedable(x), y, batch_size)
+
+
+def train_step(
+    model: Any, x: list[np.ndarray], y: list[np.ndarray]
+) -> tuple[dict[str, float], list[tuple[str, np.ndarray]], int | None, list[str]]:
+    """``common.train_step`` with string inputs fed as tensors (see the module's docstring)."""
+    return common.train_step(model, feedable(x), y)
+
+
+def layer_outputs(model: Any, x: list[np.ndarray], batch_size: int) -> list[tuple[str, list[Any]]]:
+    """``common.layer_outputs_with`` with string inputs fed as tensors."""
+    return common.layer_outputs_with(_keras().Model, model, feedable(x), batch_size)

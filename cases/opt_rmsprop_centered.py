@@ -1,0 +1,30 @@
+"""RMSprop with momentum and ``centered`` (slots velocity, momentum and average_gradient).
+
+Exercises: RMSprop's three slots, two of them only present with these options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FAMILY = "optimizers"
+
+
+def _shared() -> Any:
+    from harness.keras.formats import import_file
+
+    return import_file(Path(__file__).with_name("_optimizers.py"))
+
+
+def make_data(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    data: tuple[list[np.ndarray], list[np.ndarray]] = _shared().make_data(seed)
+    return data
+
+
+def build() -> Any:
+    return _shared().build(
+        "opt_rmsprop_centered",
+        lambda tf: tf.keras.optimizers.RMSprop(1e-3, momentum=0.9, centered=True),
+    )

@@ -1,0 +1,34 @@
+"""Adam with an ExponentialDecay learning-rate schedule and gradient clipping by norm.
+
+Exercises: a schedule (evaluated at the carried iteration count: a reset count changes the
+learning rate of the next step) and ``clipnorm``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FAMILY = "optimizers"
+
+
+def _shared() -> Any:
+    from harness.keras.formats import import_file
+
+    return import_file(Path(__file__).with_name("_optimizers.py"))
+
+
+def make_data(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    data: tuple[list[np.ndarray], list[np.ndarray]] = _shared().make_data(seed)
+    return data
+
+
+def build() -> Any:
+    return _shared().build(
+        "opt_schedule",
+        lambda tf: tf.keras.optimizers.Adam(
+            tf.keras.optimizers.schedules.ExponentialDecay(3e-3, decay_steps=4, decay_rate=0.8),
+            clipnorm=0.5,
+        ),
+    )
