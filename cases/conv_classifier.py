@@ -15,6 +15,14 @@ FAMILY = "convolutional"
 CLASSES = 3
 
 TOLERANCES = {
+    "train-step": {
+        "max_abs": 1e-4,
+        "reason": "The conv bias feeds BatchNormalization, which subtracts the batch mean: its "
+        "true gradient is zero and what TF computes is rounding noise, which Keras 2's fused "
+        "BatchNormalization kernel and Keras 3's separate ops round differently; Adam divides "
+        "by the root of that noise's running square, so one step moves conv/bias by up to "
+        "3.7e-5 (Keras 3.15.1; 2.4e-5 in 3.3.3, AMD Zen 5); every other weight within 2 ULP.",
+    },
     "predict": {
         "max_ulp": 16,
         "reason": "Keras 3 computes BatchNormalization with separate ops instead of TF 2.13's "

@@ -31,6 +31,14 @@ _FLOAT16_MATMUL = (
     "the drift starts at 'hidden'. "
 )
 TOLERANCES = {
+    "train-step": {
+        "max_abs": 1e-3,
+        "reason": "The step's forward and backward passes run in float16, where TF 2.16+'s CPU "
+        "float16 MatMul accumulates in float32 and rounds once (the predict tolerance's "
+        "cause): one Adam step moves 1904 of 2162 weights by up to 3.1e-4 against TF 2.13 "
+        "(Keras 3.3.3 and 3.15.1, AMD Zen 5). 1e-3 is Adam's learning rate here, the size of "
+        "one step.",
+    },
     "predict": {
         "max_abs": 0.008,
         "reason": _FLOAT16_MATMUL

@@ -11,6 +11,15 @@ from typing import Any
 import numpy as np
 
 FAMILY = "optimizers"
+TOLERANCES = {
+    "train-step": {
+        "max_ulp": 16,
+        "reason": "Keras 3's optimizers order the update's arithmetic otherwise than Keras 2's "
+        "(the same "
+        "formula), so one step from the same state and gradients moves a few weights by a few "
+        "ULP: measured 1 ULP on the loss in Keras 3.3.3; bitwise in 3.15.1, AMD Zen 5.",
+    },
+}
 
 
 def _shared() -> Any:

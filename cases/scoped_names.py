@@ -14,6 +14,15 @@ from typing import Any
 import numpy as np
 
 FAMILY = "naming"
+TOLERANCES = {
+    "train-step": {
+        "max_ulp": 16,
+        "reason": "Keras 3's optimizers order the update's arithmetic otherwise than Keras 2's "
+        "(the same "
+        "formula), so one step from the same state and gradients moves a few weights by a few "
+        "ULP: measured 4 ULP on a bias near 2e-4 (1 of 130 values) in Keras 3.3.3, AMD Zen 5.",
+    },
+}
 FEATURES = 6
 
 

@@ -105,7 +105,7 @@ def test_an_optimizer_without_a_keras_3_equivalent_is_refused_by_name() -> None:
         plan(ftrl, [])
     assert str(raised.value) == (
         "The optimizer Ftrl of m.h5 has no Keras 3 equivalent the harness can carry its state "
-        "to (known: Adagrad, Adam, AdamW, Nadam, RMSprop, SGD). Fix: accept a fresh optimizer "
+        "to (known: Adagrad, Adam, AdamW, RMSprop, SGD). Fix: accept a fresh optimizer "
         "state for this model (limitation optimizer-state-lost)."
     )
 
@@ -190,3 +190,17 @@ def test_a_file_without_optimizer_weights_has_no_state(tmp_path: Path) -> None:
     with h5py.File(path, "w") as handle:
         handle.create_group("model_weights")
     assert read_h5(path) is None
+
+
+def test_nadam_is_left_fresh_with_the_reason() -> None:
+    nadam = Keras2State("Nadam", False, {}, 12, [], "n.h5")
+    with pytest.raises(TransplantError) as raised:
+        plan(nadam, [])
+    assert str(raised.value).startswith(
+        "The state of the optimizer Nadam of n.h5 is not carried: Keras 3 minors before 3.11 "
+        "create Nadam's u_product variable before its slots, 3.11 and later after them"
+    )
+    assert str(raised.value).endswith(
+        "Fix: accept a fresh optimizer state for this model (limitation "
+        "optimizer-state-not-carried)."
+    )

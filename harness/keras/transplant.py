@@ -59,8 +59,7 @@ def apply(model: Any, state: Keras2State) -> dict[str, Any]:
     optimizer = rebuild(model, state)
     if not optimizer.built:
         optimizer.build(list(model.trainable_variables))
-    extra = derived(optimizer, state)
-    written = {id(v) for v in extra}
+    written: set[int] = set()
     pairs = targets(model, optimizer, state)
     for assignment, target in pairs:
         if target is None:
@@ -87,7 +86,6 @@ def apply(model: Any, state: Keras2State) -> dict[str, Any]:
         "optimizer": state.class_name + (" (legacy)" if state.legacy else ""),
         "slots": len(pairs),
         "iterations": state.iterations,
-        **({"derived": [leaf(v) for v in extra]} if extra else {}),
     }
 
 
@@ -166,8 +164,11 @@ def rebuild(model: Any, state: Keras2State) -> Any:
         )
     rate = config.get("learning_rate")
     if isinstance(rate, dict):
+        # Keras 2 saves a schedule's unset name as None; Keras 3.3's schedules then fail at the
+        # first step (name_scope(None): "Argument `name` must be a string"), so it is left out
+        schedule = {k: v for k, v in rate.get("config", {}).items() if k != "name" or v}
         config["learning_rate"] = keras.optimizers.schedules.deserialize(
-            {"class_name": class_name(rate), "config": rate.get("config", {})}
+            {"class_name": class_name(rate), "config": schedule}
         )
     optimizer = cls.from_config(config)
     changes = hyperparameter_changes(state.config, optimizer.get_config())
@@ -186,26 +187,3 @@ def rebuild(model: Any, state: Keras2State) -> Any:
         )
     model.compile(**{**compiled, "optimizer": optimizer})
     return optimizer
-
-
-def derived(optimizer: Any, state: Keras2State) -> list[Any]:
-    """Optimizer variables that Keras 2 never saves and that follow from what it saved.
-
-    Nadam's running product of its momentum schedule, ``u_product = prod(beta_1 * (1 - 0.5 *
-    0.96 ** t))`` over the steps taken, is a plain ``tf.Variable`` in Keras 2, outside the saved
-    variables. The transplant computes it from the iteration count, in float32 step by step as
-    Keras 2's ``update_step`` does, so that Keras 3 takes the step that uninterrupted training
-    takes. (A Keras 2 reload starts it at 1.0 and then multiplies in the step's factor once per
-    variable, its step counter no longer matching: see limitation keras2-nadam-reload.)"""
-    if state.class_name != "Nadam" or state.iterations is None:
-        return []
-    variable = getattr(optimizer, "_u_product", None)
-    if variable is None:
-        return []
-    beta_1 = np.float32(state.config.get("beta_1", 0.9))
-    product = np.float32(1.0)
-    for step in range(1, state.iterations + 1):
-        factor = np.float32(1.0) - np.float32(0.5) * np.float32(0.96) ** np.float32(step)
-        product = np.float32(product * np.float32(beta_1 * factor))
-    variable.assign(product)
-    return [variable]

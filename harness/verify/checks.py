@@ -316,8 +316,9 @@ class OptimizerState:
         if matched == len(golden.slots) and iterations == golden.iterations and not changes:
             return None, detail, numbers
         if matched == 0 and golden.slots:
+            kind = type(getattr(model, "optimizer", None)).__name__
             return (
-                Observation("optimizer-state-lost", "", f"fresh slots: {detail}"),
+                Observation("optimizer-state-lost", "", f"fresh slots ({kind}): {detail}"),
                 detail,
                 numbers,
             )
@@ -331,16 +332,17 @@ class OptimizerState:
         """For each golden slot, how the loaded optimizer calls it and its value there (None:
         it has none). Keras 2 keeps the name; Keras 3 the slot of the same model variable
         (:func:`harness.keras.transplant.targets`)."""
-        if backend.GENERATION < 3:
-            return [(name, slots.get(name)) for name in names]
-        import numpy as np
-
-        from harness.core.errors import TransplantError
         from harness.core.optimizer_state import Keras2State, parse_names
-        from harness.keras.transplant import leaf, targets
 
         config = golden.meta.get("compile", {}).get("optimizer") or {}
         legacy = bool((config.get("config") or {}).get("is_legacy_optimizer", False))
+        if backend.GENERATION < 3:
+            return OptimizerState.same_generation(names, golden, slots, legacy)
+        import numpy as np
+
+        from harness.core.errors import TransplantError
+        from harness.keras.transplant import leaf, targets
+
         _, parsed = parse_names(names, list(golden.slots), legacy=legacy, source="the golden")
         state = Keras2State(
             str(golden.meta["optimizer"].get("class_name", "")), legacy, {}, None, parsed, ""
@@ -358,6 +360,31 @@ class OptimizerState:
                 None if target is None else np.array(target),
             )
             for name, (assignment, target) in zip(names, pairs, strict=True)
+        ]
+
+    @staticmethod
+    def same_generation(
+        names: list[str], golden: Golden, slots: dict[str, Any], legacy: bool
+    ) -> list[tuple[str, Any]]:
+        """Keras 2 loading Keras 2: each golden slot's variable of the same slot kind and model
+        variable (a layer's variables may be named with or without its wrapper's prefix: TF 2.13
+        names a custom layer's inner Dense ``kernel:0`` from a .keras, with a prefix from a .h5)."""
+        from harness.core.errors import TransplantError
+        from harness.core.optimizer_state import pair, parse_names
+
+        loaded = list(slots)
+        try:
+            _, want = parse_names(names, list(golden.slots), legacy=legacy, source="the golden")
+            _, have = parse_names(loaded, [slots[n] for n in loaded], legacy=legacy, source="")
+        except TransplantError:
+            return [(name, slots.get(name)) for name in names]
+        indices = pair(
+            [(f"{s.variable}/{s.kind}", tuple(s.value.shape)) for s in want],
+            [(f"{s.variable}/{s.kind}", tuple(s.value.shape)) for s in have],
+        )
+        return [
+            (name, None if index is None else slots[loaded[index]])
+            for name, index in zip(names, indices, strict=True)
         ]
 
     @staticmethod
@@ -414,12 +441,14 @@ class TrainStep:
         if unpaired:
             total.problems.append(f"no weight after the step for {', '.join(unpaired[:3])}")
         first: list[str] = []
+        largest = ("", 0.0)
         for name, want, index in zip(want_names, golden.trained, indices, strict=True):
             if index is None:
                 continue
             one = compare_arrays(want, after[index][1], name=name, tolerance=tolerance)
             if not one.ok:
                 first.append(name)
+                largest = max(largest, (name, one.max_abs), key=lambda pair: pair[1])
             total.merge(one)
         loss = compare_values(
             {"loss": reference["metrics"]["loss"]},
@@ -434,7 +463,12 @@ class TrainStep:
         observation, detail, numbers = judged(total, "train-step-mismatch", "train-step")
         if observation is not None:
             optimizer = type(getattr(subject.loaded.model, "optimizer", None)).__name__
-            where = f"first weight beyond tolerance: {first[0]} " if first else ""
+            where = (
+                f"first weight beyond tolerance: {first[0]}, largest: {largest[0]} "
+                f"({largest[1]:.3g}) "
+                if first
+                else ""
+            )
             detail = f"{where}(optimizer {optimizer}); {detail}"
             observation = Observation(observation.outcome, "", f"train-step: {detail}")
         if off:

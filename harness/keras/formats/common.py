@@ -128,6 +128,9 @@ def train_step(
     switched = randomness_off(model)
     try:
         targets = y[0] if len(y) == 1 else list(y)
+        # Keras 3's train_on_batch reports the metrics' running state, which an evaluate() on
+        # the same model filled; Keras 2's resets them first (reset_metrics=True)
+        model.reset_metrics()
         values = model.train_on_batch(model_inputs(x), targets, return_dict=True)
         metrics = {str(k): float(np.asarray(v)) for k, v in values.items()}
         after = [(variable_name(w), np.array(w)) for w in model.weights]

@@ -162,8 +162,9 @@ def test_a_corrupted_slot_fails_both_cells_with_the_variable_named(
     step = by_check["train-step"]
     assert step["status"] == "mismatch"
     assert step["detail"].startswith(
-        "first weight beyond tolerance: hidden_2/kernel:0 (optimizer Adam); "
+        "first weight beyond tolerance: hidden_2/kernel:0, largest: hidden_2/kernel:0 ("
     ), step
+    assert "(optimizer Adam); " in step["detail"]
 
 
 def test_a_perturbed_layer_is_named_as_the_first_to_diverge(
