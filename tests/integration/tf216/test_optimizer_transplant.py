@@ -162,7 +162,7 @@ def test_a_corrupted_slot_fails_both_cells_with_the_variable_named(
     step = by_check["train-step"]
     assert step["status"] == "mismatch"
     assert step["detail"].startswith(
-        "first weight beyond tolerance: hidden_2/kernel:0, largest: hidden_2/kernel:0 ("
+        "train-step: first weight beyond tolerance: hidden_2/kernel, largest: hidden_2/kernel ("
     ), step
     assert "(optimizer Adam); " in step["detail"]
 
