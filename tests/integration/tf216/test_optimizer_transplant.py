@@ -192,3 +192,36 @@ def test_a_perturbed_layer_is_named_as_the_first_to_diverge(
     (cell,) = cells
     assert cell["numbers"]["first_diverging_layer"] == "hidden_2"
     assert "; first diverging layer: hidden_2 (max abs diff " in cell["detail"], cell["detail"]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "kinds"),
+    [
+        ("legacy_adam", {"m": "momentum", "v": "velocity", "vhat": "velocity_hat"}),
+        ("legacy_rmsprop", {"rms": "velocity", "momentum": "momentum", "mg": "average_gradient"}),
+    ],
+)
+def test_a_legacy_optimizers_h5_state_is_carried_slot_by_slot(
+    fixture: str, kinds: dict[str, str]
+) -> None:
+    """TF 2.13's keras.optimizers.legacy names slots '<optimizer>/<variable>/<slot>:0' and saves
+    no is_legacy_optimizer key; every slot lands on Keras 3's slot of the same variable."""
+    from harness.core.optimizer_state import read_h5
+    from harness.keras.transplant import transplant
+
+    path = FIXTURES / f"{fixture}.2.13.h5"
+    model = keras.models.load_model(path)
+    assert transplant(model, path) == {
+        "optimizer": f"{model.optimizer.__class__.__name__} (legacy)",
+        "slots": 12,
+        "iterations": 4,
+    }
+    state = read_h5(path)
+    assert state is not None
+    values = {v.path.rsplit("/", 1)[-1]: np.array(v) for v in model.optimizer.variables}
+    for slot in state.slots:
+        name = f"{slot.variable.replace('/', '_')}_{kinds[slot.kind]}"
+        assert np.array_equal(values[name], slot.value), name
+    assert int(model.optimizer.iterations.numpy()) == 4
+    config = model.optimizer.get_config()
+    assert config.get("amsgrad", True) and config.get("centered", True)
