@@ -8,21 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from harness.keras.formats import import_file
 
 FAMILY = "optimizers"
 
 
-def _shared() -> Any:
-    from harness.keras.formats import import_file
-
-    return import_file(Path(__file__).with_name("_optimizers.py"))
-
-
-def make_data(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    data: tuple[list[np.ndarray], list[np.ndarray]] = _shared().make_data(seed)
-    return data
+#: the family's shared model and data (cases/_optimizers.py), imported as the harness imports cases
+SHARED = import_file(Path(__file__).with_name("_optimizers.py"))
+make_data = SHARED.make_data
 
 
 def build() -> Any:
-    return _shared().build("opt_nadam", lambda tf: tf.keras.optimizers.Nadam(2e-3))
+    return SHARED.build("opt_nadam", lambda tf: tf.keras.optimizers.Nadam(2e-3))
