@@ -22,6 +22,13 @@ import numpy as np
 
 FAMILY = "keras.applications"
 TOLERANCES = {
+    "train-step": {
+        "max_abs": 2e-6,
+        "reason": "TensorFlow 2.16's kernels compute the training step's gradients a few ULP "
+        "apart from 2.13's (tf_keras 2.16, the same Keras 2 code): max abs 1.2e-7 (22782 of "
+        "251637 values, a BatchNormalization gamma the largest), AMD Zen 5. In "
+        "Keras 3 the step also differs by keras3-batchnorm-biased-moving-variance.",
+    },
     "predict": {
         "max_ulp": 8,
         "reason": (

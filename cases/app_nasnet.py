@@ -22,6 +22,13 @@ import numpy as np
 
 FAMILY = "keras.applications"
 TOLERANCES = {
+    "train-step": {
+        "max_abs": 2e-6,
+        "reason": "TensorFlow 2.16's kernels compute the training step's gradients a few ULP "
+        "apart from 2.13's (tf_keras 2.16, the same Keras 2 code): max abs 7.2e-7 (4257 of "
+        "27315 values), AMD Zen 5. In "
+        "Keras 3 the step also differs by keras3-batchnorm-biased-moving-variance.",
+    },
     "predict": {
         "max_ulp": 32,
         "reason": (

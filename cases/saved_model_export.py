@@ -18,6 +18,14 @@ from typing import Any
 import numpy as np
 
 TOLERANCES = {
+    "train-step": {
+        "max_ulp": 16,
+        "reason": (
+            "Keras 3's optimizers order the update's arithmetic otherwise than Keras 2's (the "
+            "same formula): one Adam step moves 1 of 245 weights by 1 ULP in Keras 3.4.1 and "
+            "3.6.0 against TF 2.13 (AMD Zen 5); bitwise in 3.15.1."
+        ),
+    },
     "predict": {
         "max_ulp": 4,
         "reason": (
