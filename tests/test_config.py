@@ -32,6 +32,12 @@ def test_the_projects_chain_is_the_recipe() -> None:
         False,
     ]
     assert [step.repair for step in config.steps] == [False] * 6 + [True]
+    # the recipe's last hops and the repair carry the optimizer state across
+    assert [s.name for s in config.steps if s.transplant_optimizer] == [
+        "2.15.h5->2.16.keras@tf216",
+        "2.15.h5->2.17.keras@tf217",
+        "2.15.h5->2.16-repaired.keras@tf216-keras33",
+    ]
     export = config.steps[1]
     assert export.models == ("saved_model_export",)
     savedmodel = Spec.parse("2.13.savedmodel")
@@ -91,6 +97,29 @@ def test_a_steps_models_must_be_a_list_of_patterns(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"[[steps]] #1 in {path}: models must be a non-empty list of model id patterns. "
         f"Received: 'x'. Fix: e.g. models = [\"saved_model_*\"], or leave it out."
+    )
+
+
+def test_the_transplant_is_only_for_a_keras2_h5_going_into_keras3(tmp_path: Path) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text(
+        '[environments.tf215]\nversion = "2.15"\nkeras = 2\n'
+        '[[steps]]\nenv = "tf215"\nfrom = "2.13.h5"\nto = "2.15.h5"\n'
+        "transplant_optimizer = true\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"[[steps]] #1 in {path}: transplant_optimizer carries a Keras 2 .h5's optimizer state "
+        "into Keras 3; this step loads 2.13.h5 in tf215 (Keras 2). Fix: set it only on a step "
+        "from a .h5 spec that runs in a Keras 3 environment."
+    )
+    path.write_text(path.read_text().replace("= true", '= "yes"'))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"[[steps]] #1 in {path}: transplant_optimizer must be true or false. Received: 'yes'. "
+        "Fix: write transplant_optimizer = true, or leave it out."
     )
 
 

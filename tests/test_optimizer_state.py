@@ -204,3 +204,22 @@ def test_nadam_is_left_fresh_with_the_reason() -> None:
         "Fix: accept a fresh optimizer state for this model (limitation "
         "optimizer-state-not-carried)."
     )
+
+
+def test_keras2_slots_pair_with_or_without_a_wrappers_prefix() -> None:
+    """TF 2.13 names a custom layer's inner Dense 'kernel:0' from a .keras and
+    'scaled_dense/kernel:0' from a .h5: the same slot, found by the optimizer-state check."""
+    from harness.core.golden import Golden
+    from harness.verify.checks import OptimizerState
+
+    hidden, inner = np.ones((2, 3), "float32"), np.full((3, 3), 2.0, "float32")
+    names = ["m/hidden/kernel:0", "m/kernel:0"]
+    golden = Golden("m", {}, [], [], [], [hidden, inner])
+    loaded = {"m/hidden/kernel:0": hidden, "m/scaled_dense/kernel:0": inner}
+    found = OptimizerState.same_generation(names, golden, loaded, legacy=False)
+    assert [label for label, _ in found] == names
+    assert found[0][1] is hidden and found[1][1] is inner
+    alone = Golden("m", {}, [], [], [], [hidden])
+    assert OptimizerState.same_generation(["m/other:0"], alone, {}, legacy=False) == [
+        ("m/other:0", None)
+    ]
