@@ -16,6 +16,13 @@ import numpy as np
 
 FAMILY = "convolutional"
 TOLERANCES = {
+    "train-step": {
+        "max_abs": 1e-7,
+        "reason": "tf_keras 2.16 on TF 2.16 computes the training step's gradients a few ULP "
+        "apart from TF 2.13 (the same Keras 2 code) with oneDNN capped at AVX2: 47 of 1045 "
+        "values, max 64 ULP near zero, max abs 3e-8 (AMD Zen 5); bitwise with TensorFlow's "
+        "defaults. In Keras 3 the step also differs by keras3-batchnorm-biased-moving-variance.",
+    },
     "predict": {
         "max_ulp": 4,
         "reason": (
