@@ -65,6 +65,7 @@ def test_an_h5_is_described() -> None:
         "h5-loss-alias-refused",
         "h5-metric-fn-unresolved",
         "optimizer-state-lost",
+        "keras3-h5-optimizer-built-on-nothing",
     }
     text = render_text(report)
     assert "  optimizer state stored: yes" in text

@@ -179,7 +179,16 @@ def _inspect_h5(document: ModelDocument) -> Report:
     if generation == 2 and report.optimizer_state:
         report.problems.append(
             Problem(
-                "optimizer-state-lost", "Keras 3 loads a Keras 2 .h5 with fresh optimizer slots"
+                "optimizer-state-lost",
+                "Keras 3 loads a Keras 2 .h5 with fresh optimizer slots and default "
+                "hyperparameters (the chain and repaired routes carry them across)",
+            )
+        )
+        report.problems.append(
+            Problem(
+                "keras3-h5-optimizer-built-on-nothing",
+                "Keras 3 builds the optimizer of a Keras 2 .h5 on no variables: a training "
+                "step on the loaded model fails",
             )
         )
     return report
