@@ -13,7 +13,6 @@ from harness.core.optimizer_state import (
     Keras2State,
     Slot,
     hyperparameter_changes,
-    keras3_slot_names,
     pair,
     plan,
     read_h5,
@@ -128,18 +127,6 @@ def test_duplicated_keras_2_names_pair_in_order() -> None:
     expected = [("dense/kernel:0", (2,)), ("dense/kernel:0", (2,)), ("x/bias:0", (1,))]
     actual = [("a/dense/kernel", (2,)), ("b/dense/kernel", (2,)), ("y/bias", (1,))]
     assert pair(expected, actual) == [0, 1, None]
-
-
-def test_the_check_names_keras_3_slots_from_the_golden() -> None:
-    names = keras3_slot_names(
-        "SGD",
-        False,
-        ["m/conv/kernel:0", "m/conv/bias:0"],
-        [("conv/kernel", (3,)), ("conv/bias", (1,))],
-        [(3,), (1,)],
-    )
-    assert names == ["conv_kernel_momentum", "conv_bias_momentum"]
-    assert keras3_slot_names("Ftrl", False, ["m/a:0"], [], [(1,)]) == [None]
 
 
 def test_hyperparameters_that_did_not_come_across_are_named() -> None:

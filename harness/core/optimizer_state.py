@@ -308,31 +308,3 @@ def pair(
             used.add(choice)
         found.append(choice)
     return found
-
-
-def keras3_slot_names(
-    class_name: str,
-    legacy: bool,
-    slots: list[str],
-    variables: list[tuple[str, tuple[int, ...]]],
-    shapes: list[tuple[int, ...]],
-) -> list[str | None]:
-    """The Keras 3 optimizer variable each Keras 2 slot name (``m/hidden_1/kernel:0``) is carried
-    to, given the Keras 3 model's trainable variables (None: it maps nowhere)."""
-    state = Keras2State(class_name, legacy, {}, None, [], "the golden")
-    try:
-        table = state.table()
-    except TransplantError:
-        return [None] * len(slots)
-    _, parsed = parse_names(
-        slots, [np.zeros(shape) for shape in shapes], legacy=legacy, source="the golden"
-    )
-    names: list[str | None] = []
-    paths = [path for path, _ in variables]
-    for slot in parsed:
-        index = pair([(slot.variable, tuple(slot.value.shape))], variables)[0]
-        if index is None or slot.kind not in table:
-            names.append(None)
-        else:
-            names.append(f"{key(paths[index])}_{table[slot.kind]}")
-    return names
