@@ -220,21 +220,21 @@ def plan(state: Keras2State, variables: list[tuple[str, tuple[int, ...]]]) -> li
                 f"optimizer state for this model (limitation optimizer-state-lost)."
             )
         index = pair([(slot.variable, tuple(slot.value.shape))], variables)[0]
-        path = None if index is None else paths[index]
-        if path is None and match_variable(slot.variable, paths) is None:
-            raise TransplantError(
-                f"Optimizer slot {slot.name} of {state.source} names no variable of the Keras 3 "
-                f"model (e.g. {', '.join(paths[:3])}). Fix: accept a fresh optimizer state for "
-                f"this model (limitation optimizer-state-lost)."
-            )
-        if path is None:
-            other = match_variable(slot.variable, paths) or "?"
+        if index is None:
+            other = match_variable(slot.variable, paths)
+            if other is None:
+                raise TransplantError(
+                    f"Optimizer slot {slot.name} of {state.source} names no variable of the "
+                    f"Keras 3 model (e.g. {', '.join(paths[:3])}). Fix: accept a fresh optimizer "
+                    f"state for this model (limitation optimizer-state-lost)."
+                )
             raise TransplantError(
                 f"Optimizer slot {slot.name} of {state.source} has shape "
-                f"{tuple(slot.value.shape)}, its Keras 3 variable {other} {shapes.get(other)}. "
+                f"{tuple(slot.value.shape)}, its Keras 3 variable {other} {shapes[other]}. "
                 f"Fix: accept a fresh optimizer state for this model (limitation "
                 f"optimizer-state-lost)."
             )
+        path = paths[index]
         target = f"{key(path)}_{table[slot.kind]}"
         if target in taken:
             raise TransplantError(
