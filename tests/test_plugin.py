@@ -77,12 +77,13 @@ def test_model_option_selects_one_model(project: pytest.Pytester) -> None:
         "dense_regression",
     )
     collected = ids(result)
-    assert collected[:2] == [
+    assert collected[:3] == [
         "dense_regression-2.13.keras-golden",
         "dense_regression-2.13.keras-replay",
+        "dense_regression-2.13.keras-names",
     ]
     assert all(i.startswith("dense_regression-") for i in collected)
-    assert len(collected) == 2 + 2 * 6
+    assert len(collected) == 3 + 2 * 6
 
 
 def test_environment_from_the_environment_variable(

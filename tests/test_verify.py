@@ -182,4 +182,4 @@ def test_every_check_is_one_class() -> None:
 
     assert sorted(CHECK_TYPES) == sorted(CHECKS + SOURCE_CHECKS)
     no_model = [name for name, kind in CHECK_TYPES.items() if not kind.needs_model]
-    assert no_model == ["replay", "expected"]
+    assert no_model == ["replay", "expected", "names"]

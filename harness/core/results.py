@@ -15,8 +15,10 @@ RESULTS_SCHEMA = 1
 CHECKS = ("load", "predict", "evaluate", "metrics", "optimizer-state", "train-step")
 #: the checks of the source environment on each runner: ``replay`` is the hardware drift (the
 #: committed golden vs the source model replayed on this runner's hardware); ``expected``, for a
-#: model with an ``expected`` file, the values the user stated vs what the source load produced
-SOURCE_CHECKS = ("replay", "expected")
+#: model with an ``expected`` file, the values the user stated vs what the source load produced;
+#: ``names`` (Keras 2 sources), the metric names the file's compile config says training
+#: reported vs the names the source load reported
+SOURCE_CHECKS = ("replay", "expected", "names")
 STATUS_RE = re.compile(
     r"^(pass|mismatch|error:[A-Za-z0-9_.]+|limitation:[a-z0-9_.-]+|skipped:.+|not-produced:.+)$"
 )

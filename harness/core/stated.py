@@ -44,17 +44,20 @@ def renamed(missing: list[str], extra: list[str]) -> dict[str, str]:
     return pairs
 
 
-def name_differences(stated: list[str], produced: list[str]) -> tuple[str, dict[str, str], int]:
-    """``(text, renamed pairs, count)`` of the differences between two sets of metric names;
-    the text starts with :data:`RENAMED` when every difference is a repeated output prefix."""
+def name_differences(
+    stated: list[str], produced: list[str], word: str = "stated"
+) -> tuple[str, dict[str, str], int]:
+    """``(text, renamed pairs, count)`` of the differences between two sets of metric names
+    (``word`` says where the first set comes from); the text starts with :data:`RENAMED` when
+    every difference is a repeated output prefix."""
     missing = sorted(set(stated) - set(produced))
     extra = sorted(set(produced) - set(stated))
     pairs = renamed(missing, extra)
-    renames = [f"{name!r} stated, {pairs[name]!r} produced" for name in sorted(pairs)]
+    renames = [f"{name!r} {word}, {pairs[name]!r} produced" for name in sorted(pairs)]
     if len(pairs) == len(missing) == len(extra):
         return (f"{RENAMED}: {'; '.join(renames)}" if pairs else ""), pairs, len(pairs)
-    items = [f"{name!r} stated, not produced" for name in missing if name not in pairs]
-    items += [f"{name!r} produced, not stated" for name in extra if name not in pairs.values()]
+    items = [f"{name!r} {word}, not produced" for name in missing if name not in pairs]
+    items += [f"{name!r} produced, not {word}" for name in extra if name not in pairs.values()]
     items += [f"{text} (output prefix repeated)" for text in renames]
     return f"metric names differ: {'; '.join(items)}", pairs, len(items)
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness.core import synthetic
 from harness.core.config import Config, Environment
 from harness.core.errors import GoldenError, HarnessError, describe
 from harness.core.expected import attach
@@ -49,18 +50,19 @@ class Session(Protocol):
     def forget_golden(self, model: str) -> None: ...
 
 
-SYNTH_ROWS = 16
-SYNTH_DIM = 8
-
-
-def golden_inputs(verifier: Session, model_id: str, model: Any) -> tuple[list[Any], list[Any]]:
-    """The fixed inputs: the case's data, the registry's ``inputs`` file, or seeded noise."""
+def golden_inputs(
+    verifier: Session, model_id: str, model: Any
+) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """The fixed inputs and targets: the case's data, the registry's ``inputs`` file, or
+    generated from the model's inputs and their consumers (:mod:`harness.core.synthetic`); and
+    where they come from, as the golden records it (``meta["inputs"]``)."""
     import numpy as np
 
     entry = verifier.registry.get(model_id)
     if entry.case:
         cases_dir = verifier.config.path.parent / "cases"
-        return cases.case_data(cases_dir, entry.case)
+        xs, ys = cases.case_data(cases_dir, entry.case)
+        return xs, ys, {"source": "case", "case": entry.case}
     if entry.inputs:
         path = Path(entry.inputs)
         path = path if path.is_absolute() else verifier.registry.root / path
@@ -79,16 +81,11 @@ def golden_inputs(verifier: Session, model_id: str, model: Any) -> tuple[list[An
                 f"{sorted(arrays)}. Fix: save the inputs as x (or x0, x1, ...) and targets as y."
             )
         _check_shapes(path, model_id, model, xs)
-        if ys:
-            return xs, ys
-        return xs, _targets_from_predictions(model, xs)
-    rng = np.random.RandomState(0)
-    xs = []
-    for tensor in model.inputs:
-        shape = tuple(d if d is not None else SYNTH_DIM for d in tuple(tensor.shape)[1:])
-        dtype = np.dtype(getattr(tensor.dtype, "name", tensor.dtype))
-        xs.append(rng.normal(size=(SYNTH_ROWS, *shape)).astype(dtype))
-    return xs, _targets_from_predictions(model, xs)
+        origin: dict[str, Any] = {"source": "file", "file": str(entry.inputs)}
+        return xs, ys or _targets_from_predictions(model, xs), origin
+    xs, hows = synthetic.generate_inputs(formats.backend().input_specs(model))
+    origin = {"source": "generated", "seed": synthetic.SEED, "inputs": hows}
+    return xs, _targets_from_predictions(model, xs), origin
 
 
 def _numbered(arrays: dict[str, Any], prefix: str) -> list[Any]:
@@ -151,7 +148,7 @@ def check_golden(verifier: Session, model_id: str, mode: str | None) -> tuple[bo
         return True, "golden present and matches its source file"
     stated = statement_for(verifier.registry, model_id)  # refused before any load if unusable
     model = verifier.open(model_id, entry.source)
-    xs, ys = golden_inputs(verifier, model_id, model)
+    xs, ys, origin = golden_inputs(verifier, model_id, model)
     golden = record_golden(
         model,
         model=model_id,
@@ -163,6 +160,7 @@ def check_golden(verifier: Session, model_id: str, mode: str | None) -> tuple[bo
         command=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         hardware=verifier.fingerprint.to_json(),
     )
+    golden.meta["inputs"] = origin
     if stated is not None:
         statement, file, path = stated
         attach(golden, statement, file=file, path=path)
@@ -172,6 +170,11 @@ def check_golden(verifier: Session, model_id: str, mode: str | None) -> tuple[bo
     if mode == "regen-all":
         return True, f"golden regenerated: {where}"
     verb = "regenerated" if mode == "regen" else "was missing and has been written"
+    if origin["source"] == "generated":  # how: golden.json's "inputs"
+        return False, (
+            f"The golden of {model_id!r} {verb}: {where}, on generated inputs. Fix: review it, "
+            f"commit it, and rerun; register real inputs for a meaningful evaluate."
+        )
     return False, (
         f"The golden of {model_id!r} {verb}: {where}. Fix: review it, commit it, and rerun "
         f"(a written golden fails once by design)."

@@ -12,7 +12,7 @@ training state) with a ``name`` and a ``run``, and its name to ``harness.core.re
 
 from __future__ import annotations
 
-from harness.core import stated
+from harness.core import metric_names, stated
 from harness.core.compare import (
     Tolerance,
     compare_outputs,
@@ -216,6 +216,24 @@ class Expected:
         )
 
 
+class Names:
+    """The metric names training reported, from the compile config of the source file
+    (:mod:`harness.core.metric_names`), against the names the source load's ``evaluate``
+    reported in the golden: a drift the source load itself made is observed here, not taken as
+    the truth. No model is loaded."""
+
+    name = "names"
+    needs_model = False
+
+    def run(self, subject: Subject) -> Outcome:
+        services = subject.services
+        golden = subject.golden()
+        entry = services.registry.get(subject.model)
+        path = services.registry.resolve(subject.model, entry.source)
+        produced = [str(name) for name in golden.evaluate]
+        return metric_names.verdict(path, len(golden.predict), produced, path.name)
+
+
 _ALL: tuple[type[Check], ...] = (
     Load,
     Predict,
@@ -225,5 +243,6 @@ _ALL: tuple[type[Check], ...] = (
     TrainStep,
     Replay,
     Expected,
+    Names,
 )
 CHECK_TYPES: dict[str, type[Check]] = {check.name: check for check in _ALL}

@@ -68,9 +68,9 @@ def items_of(
     config: Config, registry: Registry, env: str, models: list[str] | None = None
 ) -> list[Item]:
     """The items of environment ``env``: in a model's source environment its golden and replay
-    (and ``expected`` when it names an expected file), then every check of every route the
-    environment verifies that reaches the model, and of the user's own file of a route's spec
-    where one is registered (``<route>+registered``)."""
+    (and ``expected`` when it names an expected file, ``names`` in Keras 2), then every check of
+    every route the environment verifies that reaches the model, and of the user's own file of a
+    route's spec where one is registered (``<route>+registered``)."""
     version = config.environment(env).version
     items: list[Item] = []
     for model_id, entry in sorted(registry.models.items()):
@@ -81,6 +81,8 @@ def items_of(
             items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "replay"))
             if entry.expected is not None:
                 items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "expected"))
+            if config.environment(env).keras == 2:  # Keras 2's naming rules
+                items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "names"))
         registered = registered_specs(registry, model_id)
         for route in config.routes_for(env):
             if config.lineage(route.spec, entry.source, model_id) is not None:
@@ -233,7 +235,10 @@ class Verifier:
         detail = f"not produced: {missing.reason}"
         if record is None or record.status == "ok":
             cell = self.cell(item, status, detail, {})
-            fix = f"run tox -e {step.env} before tox -e {self.env.name} (or run tox)"
+            if step.env == self.env.name:  # this environment's own step: convert first
+                fix = f"run keras-harness convert --env {step.env} first (tox -e {step.env} does)"
+            else:
+                fix = f"run tox -e {step.env} before tox -e {self.env.name} (or run tox)"
             return Verdict(
                 cell, False, compose(f"{item.id}: {status}:", detail, f". Fix: {fix}.", gap="")
             )

@@ -226,3 +226,67 @@ def metric_from_name(keras: Any, name: str) -> Any:
 def recompile_with(keras: Any, model: Any, metric_names: list[str]) -> None:
     metrics = [metric_from_name(keras, name) for name in metric_names]
     model.compile(optimizer=model.optimizer, loss=model.loss, metrics=metrics)
+
+
+def _source_layer(tensor: Any) -> Any:
+    """The layer that made a symbolic tensor: Keras 2 names it ``layer``, Keras 3 ``operation``
+    in the tensor's ``_keras_history``."""
+    history = getattr(tensor, "_keras_history", None)
+    return getattr(history, "layer", None) or getattr(history, "operation", None)
+
+
+def _consumer(layer: Any) -> Any:
+    from harness.core.synthetic import Consumer
+
+    kind = type(layer).__name__
+    name = str(getattr(layer, "name", kind))
+    if kind == "Embedding":
+        size = int(layer.input_dim)
+        return Consumer(name, kind, size=size, mask_zero=bool(getattr(layer, "mask_zero", False)))
+    if kind in ("StringLookup", "IntegerLookup") and not getattr(layer, "invert", False):
+        vocabulary = list(layer.get_vocabulary())
+        skip = int(getattr(layer, "num_oov_indices", 1) or 0)
+        skip += 1 if getattr(layer, "mask_token", None) is not None else 0
+        return Consumer(name, kind, vocabulary=tuple(vocabulary[skip:]))
+    if kind == "TextVectorization":
+        words = [w for w in layer.get_vocabulary() if w not in ("", "[UNK]")]
+        return Consumer(name, kind, vocabulary=tuple(words))
+    if kind == "CategoryEncoding":
+        return Consumer(name, kind, size=int(layer.num_tokens))
+    if kind == "Rescaling":
+        scale = getattr(layer, "scale", None)
+        value = float(scale) if isinstance(scale, int | float) else None
+        return Consumer(name, kind, scale=value)
+    return Consumer(name, kind)
+
+
+def input_specs(model: Any) -> list[Any]:
+    """Each model input (:class:`harness.core.synthetic.InputSpec`): name, dtype, shape and the
+    layers that take it directly, with what bounds their values (vocabularies, sizes)."""
+    from harness.core.synthetic import InputSpec
+
+    consumers: dict[int, list[Any]] = {}
+    for layer in getattr(model, "layers", []) or []:
+        for node in getattr(layer, "_inbound_nodes", []) or []:
+            tensors = getattr(node, "input_tensors", None)
+            if tensors is None:
+                continue
+            # one tensor or several (never asked for its truth: a symbolic tensor refuses)
+            for tensor in tensors if isinstance(tensors, list | tuple) else [tensors]:
+                source = _source_layer(tensor)
+                if source is not None and source is not layer:
+                    consumers.setdefault(id(source), []).append(layer)
+    specs = []
+    for tensor in model.inputs:
+        source = _source_layer(tensor)
+        dtype = getattr(tensor.dtype, "name", tensor.dtype)
+        taken = consumers.get(id(source), []) if source is not None else []
+        specs.append(
+            InputSpec(
+                name=str(getattr(source, "name", None) or getattr(tensor, "name", "input")),
+                dtype=str(dtype),
+                shape=tuple(tuple(tensor.shape)[1:]),
+                consumers=tuple(_consumer(layer) for layer in taken),
+            )
+        )
+    return specs

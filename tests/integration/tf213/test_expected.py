@@ -135,7 +135,7 @@ def test_the_expected_cell_shows_the_rename_and_leaves_the_other_cells_alone(
     first = run_suite(pytester, registry, "tf213", build)
     first.stdout.fnmatch_lines(["*The golden of 'multi' was missing and has been written*"])
     second = run_suite(pytester, registry, "tf213", build)
-    second.assert_outcomes(passed=3 * 14 + 2)  # 14 items a model, expected cells of 2
+    second.assert_outcomes(passed=3 * 15 + 2)  # 15 items a model, expected cells of 2
 
     golden = json.loads((project / "models/golden/multi/golden.json").read_text())
     assert sorted(golden["expected"]["evaluate"]) == sorted(measured["stated"])  # as stated
@@ -165,7 +165,19 @@ def test_the_expected_cell_shows_the_rename_and_leaves_the_other_cells_alone(
     others = {key[1:]: c["status"] for key, c in cells.items() if key[0] == "multi"}
     plain = {key[1:]: c["status"] for key, c in cells.items() if key[0] == "multi_plain"}
     assert others.pop(("source", "expected")) == RENAMED
-    assert others == plain and len(plain) == 13
+    assert others == plain and len(plain) == 14
+    # the names check sees the drift without any expected file: from the file's compile config
+    for model in ("multi", "multi_plain"):
+        drift = cells[(model, "source", "names")]
+        assert drift["status"] == RENAMED
+        assert drift["detail"] == (
+            "metric names re-prefixed by the source load: 'aux_acc' compiled, 'aux_aux_acc' "
+            "produced; 'out_mae' compiled, 'out_out_mae' produced; compiled: loss, out_loss, "
+            "aux_loss, out_mae, aux_acc (compile config of multi.keras)"
+        )
+    assert cells[("single", "source", "names")]["detail"] == (
+        "names as compiled: loss, mae (compile config of single.keras)"
+    )
     single = cells[("single", "source", "expected")]
     assert single["status"] == "pass"
     assert single["detail"] == (
@@ -190,15 +202,21 @@ def test_the_expected_cell_shows_the_rename_and_leaves_the_other_cells_alone(
         "--build-dir",
         str(build),
         "-k",
-        "keras-expected",
+        "keras-expected or keras-names",
         "-q",
         "-p",
         "no:cacheprovider",
     )
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=3)  # single's two; multi's two, multi_plain's names
     result.stdout.fnmatch_lines(
         [
             "*multi-2.13.keras-expected: mismatch: metric names re-prefixed by the source load: "
             "'aux_acc' stated, 'aux_aux_acc' produced; 'out_* [[]no limitation applies]",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*multi-2.13.keras-names: mismatch: metric names re-prefixed by the source load: "
+            "'aux_acc' compiled, 'aux_aux_acc' produced; 'out_* [[]no limitation applies]",
         ]
     )
