@@ -136,6 +136,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="repair catalogue whose rules are listed when they apply (default: %(default)s; "
         "left out when the file does not exist)",
     )
+    init = sub.add_parser(
+        "init",
+        help="set up the harness in this project: harness.toml, tox.ini, lock files, the suite, "
+        "the catalogue and a registry of the model files in --models (writes over nothing)",
+    )
+    init.add_argument("--models", default="models", help="the models folder (default: %(default)s)")
+    init.add_argument(
+        "--envs",
+        default=None,
+        help="comma-separated environments (default: every one the harness ships)",
+    )
+    init.add_argument(
+        "--harness",
+        default=None,
+        help="how the project installs the harness: a path, a wheel, a git URL or a requirement "
+        "(default: how it is installed here)",
+    )
+    init.add_argument("--project", default=".", help="the project folder (default: here)")
+
+    record = sub.add_parser(
+        "record",
+        help="in the source environment: write the golden of every model that has none and "
+        "confirm the others, one line per model",
+    )
+    _registry_arg(record)
+    record.add_argument("--env", default=os.environ.get("HARNESS_ENV"))
+    record.add_argument("--model", action="append", default=[])
+    record.add_argument("--limitations", default="limitations.toml")
     return parser
 
 
@@ -346,6 +374,76 @@ def cmd_pin(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from harness import scaffold
+
+    project = Path(args.project).resolve()
+    models = (project / args.models).resolve()
+    if models.parent != project:
+        raise HarnessError(
+            f"--models {args.models} is not a folder directly in the project {project}. Fix: "
+            f"put the models folder in the project (models/2.13.keras/<id>.keras)."
+        )
+    if args.envs:
+        envs = [name.strip() for name in args.envs.split(",") if name.strip()]
+    else:
+        envs = list(tomllib.loads(scaffold.shipped("harness.toml"))["environments"])
+    requirement = (
+        scaffold.requirement_of(args.harness, project)
+        if args.harness
+        else scaffold.harness_requirement()
+    )
+    plan = scaffold.plan_project(project, models=models, envs=envs, requirement=requirement)
+    written = scaffold.write_project(project, plan)
+    print(f"wrote {len(written)} files in {project}: {', '.join(written)}")
+    print(f"registered {len(plan.found.models)} model(s): {', '.join(sorted(plan.found.models))}")
+    for line in plan.found.skipped:
+        print(f"not registered: {line}")
+    print(f"environments: {', '.join(plan.envs)} (harness.toml); the harness: {requirement}")
+    print("next: tox -e record (the goldens), tox (every environment and the matrix), then")
+    print("      tox -e matrix -- --update-baseline once the matrix is reviewed")
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from harness.verify.engine import open_session, record_goldens
+
+    verifier = open_session(
+        env=args.env,
+        config=Path(args.config),
+        registry=Path(args.registry),
+        limitations=Path(args.limitations),
+        build_dir=Path(args.build_dir),
+        models=args.model,
+    )
+    if not any(verifier.is_source_env(model) for model in verifier.registry.models):
+        raise HarnessError(
+            f"{verifier.env.name} is not the source environment of any model in "
+            f"{args.registry}, so it records no golden. Fix: run tox -e record (or keras-harness "
+            f"record --env tf213)."
+        )
+    if importlib.util.find_spec("tensorflow") is None:
+        raise HarnessError(
+            f"TensorFlow is not installed in {sys.prefix}, and `keras-harness record` needs it: "
+            f"it loads each source model. Fix: run it in the source environment: tox -e record "
+            f"(or tox -e tf213 -- -k golden)."
+        )
+    report = record_goldens(verifier, args.model)
+    for _, _, line in report:
+        print(line)
+    failed = [model for model, ok, _ in report if not ok]
+    print(
+        f"{len(report) - len(failed)} of {len(report)} golden(s) recorded or confirmed in "
+        f"{verifier.golden_dir}"
+        + (f"; failed: {', '.join(failed)}" if failed else ". Review them and commit them.")
+    )
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {
@@ -358,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         "migrate": cmd_migrate,
         "docs": cmd_docs,
         "pin": cmd_pin,
+        "init": cmd_init,
+        "record": cmd_record,
     }
     try:
         return commands[args.command](args)

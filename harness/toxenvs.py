@@ -27,6 +27,9 @@ from harness.core.files import read_text
 from harness.core.specs import DEFAULT_SOURCE, Spec
 
 REQUIREMENTS = "requirements"
+#: in a project set up by ``keras-harness init``: the harness itself, as that project installs it
+#: (a path, a git URL or a wheel), installed into every environment beside its lock file
+HARNESS_REQUIREMENT = f"{REQUIREMENTS}/harness.txt"
 VERIFY_TOOLS = ("pytest", "filelock", "pytest-xdist", "pytest-timeout")
 UV_COMPILE = (
     "pip",
@@ -105,6 +108,8 @@ def tox_env(
     role = _role(config, env, is_source)
     if lock.exists():
         deps: tuple[str, ...] = (f"-r {lock.relative_to(root).as_posix()}",)
+        if (root / HARNESS_REQUIREMENT).is_file():  # a project that installs the harness
+            deps += (f"-r {HARNESS_REQUIREMENT}",)
         description = f"{env.description}: {role}"
     else:  # pinned TensorFlow/Keras, tools unpinned, until `tox -e pin` writes the lock
         deps = tuple(requirements_in(env).split())

@@ -241,6 +241,16 @@ def argv(verb: str, project: Project) -> list[str]:
             str(project.docs),
         ],
         "pin": [*common, "pin", "--check"],
+        "record": [
+            *common,
+            "record",
+            "--env",
+            "tf213",
+            "--registry",
+            str(project.registry),
+            "--limitations",
+            str(project.limitations),
+        ],
         "inspect": [
             "inspect",
             str(project.model_h5),
@@ -268,6 +278,7 @@ READS = {
     ),
     "docs": ("config", "limitations", "baseline", "readme"),
     "pin": ("config", "requirements_in"),
+    "record": ("config", "registry", "limitations"),
     "inspect": ("model_keras", "model_h5", "model_plain"),
 }
 VERBS = tuple(READS)
@@ -1494,6 +1505,7 @@ SMOKE = {
     "docs": ("baseline", FOLDER),
     "pin": ("config", FIFO),
     "inspect": ("model_h5", b"not a model"),
+    "record": ("limitations", b"\xfe\xff not utf-8"),
 }
 
 

@@ -65,7 +65,7 @@ def test_a_broken_harness_toml_is_one_clear_error(tmp_path: Path) -> None:
     listed = tox(root, "l")
     assert listed.returncode != 0
     assert listed.stderr.strip().splitlines()[-1] == (
-        f"toxfile.py: [environments.tf222] in {root / 'harness.toml'}: tensorflow must be an "
-        "exact version string. Received: 2.22. Fix: pin one release, e.g. tensorflow = "
+        f"keras-harness tox plugin: [environments.tf222] in {root / 'harness.toml'}: tensorflow "
+        "must be an exact version string. Received: 2.22. Fix: pin one release, e.g. tensorflow = "
         '"2.16.2".'
     )

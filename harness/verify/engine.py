@@ -88,3 +88,45 @@ def perform_check(
     shards.add_cell(results_dir, verdict.cell)
     shards.clear_inflight(results_dir)
     return verdict.ok, verdict.message, verdict.cell
+
+
+def record_goldens(verifier: Verifier, models: list[str]) -> list[tuple[str, bool, str]]:
+    """``keras-harness record``: the golden of every model (``models``: of these) that has none,
+    written; each one that has a golden, confirmed against its source file. Returns one
+    ``(model, ok, line)`` per model; a model that fails is reported and the others go on."""
+    from harness.core.golden import read_golden
+
+    report = []
+    for model in sorted(models or verifier.registry.models):
+        if model not in verifier.registry.models:
+            verifier.registry.get(model)  # raises with the known ids
+        if not verifier.is_source_env(model):
+            source = verifier.registry.get(model).source
+            line = f"{model}: not recorded here: its source {source} is another environment's"
+            report.append((model, False, line))
+            continue
+        existed = (verifier.golden_dir / model / "golden.json").exists()
+        try:
+            ok, message = check_golden(verifier, model, None)
+        except HarnessError as exc:
+            report.append((model, False, f"{model}: not recorded: {exc}"))
+            continue
+        except Exception as exc:  # one model that Keras cannot take fails its own line
+            report.append((model, False, f"{model}: not recorded: {type(exc).__name__}: {exc}"))
+            continue
+        if existed:
+            report.append((model, ok, f"{model}: kept: {message}" if ok else f"{model}: {message}"))
+            continue
+        golden = read_golden(verifier.golden_dir, model)
+        origin = golden.meta.get("inputs", {})
+        inputs = origin.get("source", "?") if isinstance(origin, dict) else "?"
+        names = ", ".join(golden.evaluate)
+        report.append(
+            (
+                model,
+                True,
+                f"{model}: recorded {verifier.golden_dir / model} ({len(golden.x)} input(s), "
+                f"{len(golden.x[0])} rows, {inputs}; evaluate reports {names})",
+            )
+        )
+    return report

@@ -65,13 +65,13 @@ def test_recipe_registry_elsewhere_on_disk(
     assert recipe_project.read_bytes() == registered  # the user's registry is not written
 
     first = run_suite(pytester, recipe_project, "tf213", build)
-    first.assert_outcomes(passed=13, failed=1)  # the missing golden is written and fails once
+    first.assert_outcomes(passed=14, failed=1)  # the missing golden is written and fails once
     first.stdout.fnmatch_lines(["*The golden of 'run_0a1b2c' was missing and has been written*"])
     golden = recipe_project.parent / "golden" / "run_0a1b2c" / "golden.json"
     assert json.loads(golden.read_text())["provenance"]["tensorflow"] == "2.13.1"
 
     second = run_suite(pytester, recipe_project, "tf213", build)
-    second.assert_outcomes(passed=14)
+    second.assert_outcomes(passed=15)
     results = json.loads(results_file(build, "tf213").read_text())
     cells = {(c["route"], c["check"]): c for c in results["cells"]}
     assert cells[("direct-h5", "predict")]["detail"] == "bitwise"
@@ -99,7 +99,7 @@ def test_a_changed_golden_fails_its_replay_with_distances(
         np.savez(handle, **arrays)
     result = run_suite(pytester, recipe_project, "tf213", build, verbose=True)
     # the targets match this runner's replay; the golden no longer matches it, on its own hardware
-    result.assert_outcomes(passed=13, failed=1)
+    result.assert_outcomes(passed=14, failed=1)
     # one line, then (-v) the whole observation and the limitations that apply (none)
     result.stdout.fnmatch_lines(
         [

@@ -73,7 +73,7 @@ def test_the_gate_holds_on_two_cpu_kinds_and_a_changed_weight_fails_on_both(
     build = tmp_path / "build"
     for kind in KINDS:
         outcome = run_as(kind, pytester, project, build, monkeypatch)
-        outcome.assert_outcomes(passed=14)  # golden, replay, 2 routes x 6 checks
+        outcome.assert_outcomes(passed=15)  # golden, replay, names, 2 routes x 6 checks
     files = results(build)
     assert len(files) == 2, files  # tf213-<fingerprint>.json, one per CPU kind
     cells = matrix.merge([build / "results" / name for name in files])
@@ -106,7 +106,7 @@ def test_the_gate_holds_on_two_cpu_kinds_and_a_changed_weight_fails_on_both(
     change_a_weight(converted_path(build, MODEL, "2.13.h5"))  # the harness's own conversion
     for kind in KINDS:
         outcome = run_as(kind, pytester, project, build, monkeypatch)
-        outcome.assert_outcomes(passed=10, failed=4)  # predict, evaluate, metrics, train-step
+        outcome.assert_outcomes(passed=11, failed=4)  # predict, evaluate, metrics, train-step
         outcome.stdout.fnmatch_lines(
             [f"*{MODEL}-2.13.h5-predict: mismatch: predict: * values differ*"]
         )

@@ -1,0 +1,1 @@
+../../compat/test_compat.py
