@@ -115,11 +115,20 @@ def test_the_names_come_from_the_files_compile_config(tmp_path: Path) -> None:
 
 
 def test_the_committed_goldens_report_the_names_their_files_compiled() -> None:
-    """Every embedded case's source load reports what its compile config says."""
+    """Every embedded case's source load reports what its compile config says, but two_heads,
+    the case whose metric objects Keras 2 prefixes again on load."""
+    drifted = {}
     for golden in sorted((ROOT / "golden").glob("*/golden.json")):
         meta = json.loads(golden.read_text())
         names = compiled_names(golden.parent / "model.2.13.keras", _outputs(golden.parent))
-        assert sorted(names or []) == sorted(meta["evaluate"]), golden.parent.name
+        if sorted(names or []) != sorted(meta["evaluate"]):
+            drifted[golden.parent.name] = (names, list(meta["evaluate"]))
+    assert drifted == {
+        "two_heads": (
+            ["loss", "out_loss", "aux_loss", "out_mae", "aux_acc"],
+            ["loss", "out_loss", "aux_loss", "out_out_mae", "aux_aux_acc"],
+        )
+    }
 
 
 def _outputs(folder: Path) -> int:
