@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from harness.core.metric_names import compiled_names, reported_names, verdict
+from harness.core.metric_names import (
+    as_trained,
+    compiled_names,
+    drift_text,
+    reported_names,
+    training_pairs,
+    verdict,
+)
 
 ROOT = Path(__file__).parent.parent
 
@@ -172,3 +179,31 @@ def test_an_uncompiled_file_passes_only_when_the_load_reports_no_names(tmp_path:
         "metric names differ: 'loss' produced, not compiled; compiled: none "
         "(compile config of two.keras)"
     )
+
+
+def test_training_pairs_only_for_a_pure_re_prefix() -> None:
+    compiled = ["loss", "out_loss", "aux_loss", "out_mae", "aux_acc"]
+    drifted = ["loss", "out_loss", "aux_loss", "out_out_mae", "aux_aux_acc"]
+    assert training_pairs(compiled, drifted) == {"out_mae": "out_out_mae", "aux_acc": "aux_aux_acc"}
+    assert training_pairs(compiled, compiled) == {}
+    assert training_pairs(None, drifted) == {}
+    assert training_pairs(compiled, [*drifted, "extra"]) == {}  # not only a re-prefix: as is
+
+
+def test_the_golden_values_under_training_names() -> None:
+    pairs = {"out_mae": "out_out_mae"}
+    assert as_trained({"loss": 1.0, "out_out_mae": 0.5}, pairs) == {"loss": 1.0, "out_mae": 0.5}
+    assert drift_text(pairs) == (
+        "metric names re-prefixed by the source load: 'out_mae' compiled, 'out_out_mae' produced"
+    )
+
+
+def test_a_model_reporting_the_source_loads_names_is_read_under_trainings() -> None:
+    from harness.verify.checks import renamed_as_loaded
+
+    pairs = {"out_mae": "out_out_mae"}
+    reference = {"loss": 1.0, "out_mae": 0.5}
+    assert renamed_as_loaded(reference, {"loss": 1.0, "out_out_mae": 0.5}, pairs) == reference
+    assert renamed_as_loaded(reference, {"loss": 1.0, "out_mae": 0.5}, pairs) is None  # restored
+    assert renamed_as_loaded(reference, {"loss": 1.0, "out_out_out_mae": 0.5}, pairs) is None
+    assert renamed_as_loaded(reference, {"loss": 1.0}, {}) is None

@@ -195,3 +195,23 @@ def test_limitations_md_says_which_rules_repair_each_limitation() -> None:
     assert "- **Repaired route**: rules `tf-op-layers` (repairs.toml)" in section
     section = text.split("## `keras3-numpy-string-inputs`", 1)[1].split("\n## ", 1)[0]
     assert "- **Repaired route**: no rule repairs it" in section
+
+
+def test_per_output_metrics_get_back_the_names_training_reported() -> None:
+    """Each output prefix Keras 2's loads added goes (out_out_mae -> mae); Keras 3 puts one back
+    (out_mae, the name training reported)."""
+    source = model(layer("Dense", "out"), layer("Dense", "aux"))
+    source["config"]["output_layers"] = [["out", 0, 0], ["aux", 0, 0]]  # type: ignore[index]
+    training = {
+        "loss": {"out": "mean_squared_error", "aux": "mean_squared_error"},
+        "metrics": [
+            [{"class_name": "MeanAbsoluteError", "config": {"name": "out_out_mae"}}],
+            [{"class_name": "SparseCategoricalAccuracy", "config": {"name": "aux_acc"}}],
+        ],
+    }
+    result = rewrite(RULES, source, training)
+    assert result.training is not None
+    assert result.training["metrics"] == {
+        "out": [{"class_name": "MeanAbsoluteError", "config": {"name": "mae"}}],
+        "aux": [{"class_name": "SparseCategoricalAccuracy", "config": {"name": "acc"}}],
+    }

@@ -33,6 +33,7 @@ from typing import Any
 
 from harness.core.limitations import Observation
 from harness.core.modelfile import ModelDocument, read_document
+from harness.core.stated import RENAMED as RENAMED_BY_LOAD
 from harness.core.stated import name_differences
 
 #: a check's result: an observation (None when it passed), its detail and its numbers
@@ -190,3 +191,25 @@ def verdict(path: Path, outputs: int, produced: list[str], where: str) -> Outcom
         detail = f"{text}; compiled: {', '.join(compiled) or 'none'} ({basis})"
         return Observation("metric-names-drift", "", detail), detail, numbers
     return None, f"names as compiled: {', '.join(compiled)} ({basis})", numbers
+
+
+def training_pairs(compiled: list[str] | None, produced: list[str]) -> dict[str, str]:
+    """``{name training reported: name the source load reported}`` where the source load's names
+    are the compiled ones with output prefixes repeated, and nothing else differs; else empty
+    (the golden's names are the reference as they are)."""
+    if compiled is None:
+        return {}
+    _, pairs, count = name_differences(compiled, produced, "compiled")
+    return pairs if pairs and count == len(pairs) else {}
+
+
+def as_trained(values: dict[str, float], pairs: dict[str, str]) -> dict[str, float]:
+    """The golden's ``evaluate`` values under the names training reported."""
+    back = {produced: trained for trained, produced in pairs.items()}
+    return {back.get(name, name): value for name, value in values.items()}
+
+
+def drift_text(pairs: dict[str, str]) -> str:
+    """How a target that reports the source load's names differs from training's."""
+    renames = [f"{trained!r} compiled, {pairs[trained]!r} produced" for trained in sorted(pairs)]
+    return f"{RENAMED_BY_LOAD}: {'; '.join(renames)}"

@@ -181,10 +181,19 @@ def _output_names(model: dict[str, Any]) -> list[str]:
     return [str(item[0]) for item in outputs if isinstance(item, list) and item]
 
 
+def _unprefixed(name: str, output: str) -> str:
+    """A per-output metric's name without its output prefix, repeated as often as Keras 2's
+    loads added it (``out_out_mae`` -> ``mae``); a name that is nothing but prefixes keeps one."""
+    prefix = f"{output}_"
+    while name.startswith(prefix) and len(name) > len(prefix):
+        name = name[len(prefix) :]
+    return name
+
+
 def _metrics_by_output(rule: Rule, model: dict[str, Any], training: dict[str, Any]) -> list[str]:
     """Keras 2's per-output metric lists (``[[m, ...], ...]``, names prefixed with the output)
     as Keras 3 compiles them: a flat list for one output; for several, a dict by output name
-    with the prefix taken off (Keras 3 puts it back when it reports them)."""
+    with every output prefix taken off (Keras 3 puts one back when it reports them)."""
     changed = []
     outputs = _output_names(model) or ["output"]
     for key in rule.layers:  # the training-config keys holding metric lists
@@ -199,7 +208,7 @@ def _metrics_by_output(rule: Rule, model: dict[str, Any], training: dict[str, An
                 for metric in group:
                     inner = metric.get("config") if isinstance(metric, dict) else None
                     if isinstance(inner, dict) and isinstance(inner.get("name"), str):
-                        inner["name"] = inner["name"].removeprefix(f"{output}_")
+                        inner["name"] = _unprefixed(inner["name"], output)
                 by_output[output] = group
             training[key] = by_output
         else:

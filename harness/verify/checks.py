@@ -106,10 +106,29 @@ class Evaluate:
         values = subject.evaluation()
         if isinstance(values, Observation):
             return values, "", {}
-        result = compare_values(
-            expected.outputs.evaluate, values, tolerance=subject.tolerance("evaluate")
-        )
-        return expected.labelled(judged(result, "evaluate-mismatch", "evaluate"))
+        pairs = subject.trained_names()
+        reference = metric_names.as_trained(expected.outputs.evaluate, pairs)
+        tolerance = subject.tolerance("evaluate")
+        drift = renamed_as_loaded(reference, values, pairs)
+        result = compare_values(reference, drift or values, tolerance=tolerance)
+        verdict = judged(result, "evaluate-mismatch", "evaluate")
+        if drift and verdict[0] is None:  # the values are right, under the source load's names
+            text = f"{metric_names.drift_text(pairs)}; values {verdict[1]}"
+            verdict = (Observation("metric-names-drift", "", text), text, verdict[2])
+        return expected.labelled(verdict)
+
+
+def renamed_as_loaded(
+    reference: dict[str, float], values: dict[str, float], pairs: dict[str, str]
+) -> dict[str, float] | None:
+    """``values`` under training's names when the model reports the source load's re-prefixed
+    names instead (every one of them, none of training's); None otherwise."""
+    if not pairs or any(name in values for name in pairs):
+        return None
+    if not all(produced in values for produced in pairs.values()):
+        return None
+    back = {produced: trained for trained, produced in pairs.items()}
+    return {back.get(name, name): value for name, value in values.items()}
 
 
 class Metrics:
@@ -124,7 +143,11 @@ class Metrics:
         values = subject.evaluation()
         if isinstance(values, Observation):
             return self.diagnose(subject, values), "", {}
-        names = expected.golden.metrics
+        pairs = subject.trained_names()
+        names = list(metric_names.as_trained(dict.fromkeys(expected.golden.metrics, 0.0), pairs))
+        reference = metric_names.as_trained(expected.outputs.evaluate, pairs)
+        drift = renamed_as_loaded(reference, values, pairs)
+        values = drift or values
         missing = [name for name in names if name not in values]
         if missing:
             got = ", ".join(sorted(values))
@@ -134,13 +157,16 @@ class Metrics:
             )
             return Observation("metrics-missing", "", text), text, {}
         result = compare_values(
-            {n: expected.outputs.evaluate[n] for n in names},
+            {n: reference[n] for n in names},
             {n: values[n] for n in names},
             tolerance=subject.tolerance("evaluate"),
         )
         observation, detail, numbers = judged(result, "metrics-mismatch", "metrics")
         if observation is None:
             detail = f"{', '.join(names)}: {detail}"
+            if drift:  # present and equal, under the source load's names
+                detail = f"{metric_names.drift_text(pairs)}; {detail}"
+                observation = Observation("metric-names-drift", "", detail)
         return expected.labelled((observation, detail, numbers))
 
     @staticmethod
@@ -157,7 +183,10 @@ class Metrics:
             return failure
         problems: list[str] = []
         exception = ""
-        for name in golden.metrics:
+        pairs = subject.trained_names()
+        for name in metric_names.as_trained(dict.fromkeys(golden.metrics, 0.0), pairs):
+            if name not in objects and pairs.get(name) in objects:
+                name = pairs[name]  # present under the name the source load gave it
             if name not in objects:
                 problems.append(f"{name!r} missing")
                 continue

@@ -76,6 +76,20 @@ class Subject:
     def tolerance(self, check: str) -> Tolerance:
         return self.expected().tolerance(self.services.tolerance(self.model, check))
 
+    def trained_names(self) -> dict[str, str]:
+        """``{name training reported: name the golden's evaluate carries}`` for the names the
+        source load re-prefixed (:func:`harness.core.metric_names.training_pairs`): the
+        reference of ``evaluate`` and ``metrics`` is training's names."""
+        from harness.core import metric_names
+
+        golden = self.golden()
+        registry = self.services.registry
+        path = registry.resolve(self.model, registry.get(self.model).source)
+        if not path.exists():
+            return {}
+        compiled = metric_names.compiled_names(path, len(golden.predict))
+        return metric_names.training_pairs(compiled, list(golden.evaluate))
+
     def predictions(self) -> list[Any]:
         from harness.keras import formats
 
