@@ -27,6 +27,7 @@ from harness.core.golden import (
     write_golden,
 )
 from harness.core.hardware import Fingerprint
+from harness.core.metric_names import compiled_names
 from harness.core.registry import Registry
 from harness.core.specs import Spec
 from harness.core.stated import statement_for
@@ -161,6 +162,9 @@ def check_golden(verifier: Session, model_id: str, mode: str | None) -> tuple[bo
         hardware=verifier.fingerprint.to_json(),
     )
     golden.meta["inputs"] = origin
+    # the names training reported, from the file's compile config, beside the names the source
+    # load's evaluate reported (golden.meta["evaluate"]): the names check compares them
+    golden.meta["compiled_metric_names"] = compiled_names(source, len(golden.predict))
     if stated is not None:
         statement, file, path = stated
         attach(golden, statement, file=file, path=path)

@@ -106,5 +106,7 @@ def test_the_golden_records_how_its_inputs_were_made(
         "seed": 0,
         "inputs": ["ids (int32, shape (6,)): integer ids in [1, 50) for Embedding 'emb'"],
     }
+    assert golden["compiled_metric_names"] == ["loss", "mae"]
+    assert list(golden["evaluate"]) == ["loss", "mae"]
     with np.load(project / "models/golden/tokens/golden.npz") as data:
         assert data["x0"].min() >= 1 and data["x0"].max() < 50
