@@ -118,16 +118,14 @@ def _blocks(text: str) -> list[str]:
     """``harness.toml``'s text cut before each table header (comments stay with what follows)."""
     lines = text.splitlines(keepends=True)
     blocks: list[list[str]] = [[]]
-    for index, line in enumerate(lines):
-        starts = line.startswith("[")
-        if starts:
+    for line in lines:
+        if line.startswith("["):
             # the comment lines right above a header belong to it
             moved: list[str] = []
             while blocks[-1] and blocks[-1][-1].startswith("#"):
                 moved.insert(0, blocks[-1].pop())
             blocks.append(moved)
         blocks[-1].append(line)
-        del index
     return ["".join(block) for block in blocks if block]
 
 
