@@ -56,6 +56,7 @@ def perform_check(
     golden (``golden_mode``: None, ``regen`` or ``regen-all``) and has no cell; every other
     item's cell is appended to this process's shard as soon as it is made."""
     if item.check == "golden":
+        verifier.hold(item)
         try:
             ok, message = check_golden(verifier, item.model, golden_mode)
         except HarnessError as exc:

@@ -7,6 +7,7 @@ produce it, and why (:class:`NotProduced`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,10 @@ def route_named(config: Config, name: str) -> Route:
 
 
 class Models:
-    """Loaded models and goldens, cached per process."""
+    """The loaded (model, route) and the goldens of the model being verified, held while its
+    checks run: :meth:`hold` drops what the session no longer needs, so that memory stays flat in
+    the number of models (the items of one (model, route) are consecutive, see
+    :func:`harness.verify.session.items_of`; an item out of that order loads its model again)."""
 
     def __init__(self, config: Config, registry: Registry, build_dir: Path, env: str = ""):
         self.config = config
@@ -61,6 +65,34 @@ class Models:
         self.env = env
         self._loaded: dict[tuple[str, str], Loaded] = {}
         self._goldens: dict[str, Golden | GoldenError] = {}
+        self._trained: dict[str, dict[str, str]] = {}
+        self._held: tuple[str, str] | None = None
+
+    def hold(self, model: str, route: str) -> str | None:
+        """Make (``model``, ``route``) the one held: the loaded model of any other route is
+        dropped, and so is everything of another model (its golden and what was read for it).
+        Returns the model that was let go, if any, so the caller can release what it keeps of it
+        (and the backend's session)."""
+        key = (model, route)
+        if self._held == key:
+            return None
+        previous, self._held = self._held, key
+        for loaded in [k for k in self._loaded if k != key]:
+            del self._loaded[loaded]
+        if previous is None or previous[0] == model:
+            return None
+        for name in [m for m in self._goldens if m != model]:
+            del self._goldens[name]
+        for name in [m for m in self._trained if m != model]:
+            del self._trained[name]
+        return previous[0]
+
+    def trained_names(self, model: str, compute: Callable[[], dict[str, str]]) -> dict[str, str]:
+        """``compute()`` once per held model (the names training reported, read from the source
+        file's compile config)."""
+        if model not in self._trained:
+            self._trained[model] = compute()
+        return self._trained[model]
 
     def missing(self, model: str, route: Route) -> NotProduced | None:
         """The first step of ``route``'s lineage for ``model`` whose output is not there."""

@@ -31,6 +31,7 @@ from harness.core.locations import (
 )
 from harness.core.registry import Registry
 from harness.core.results import CHECKS, SOURCE_CHECKS, Cell
+from harness.core.sharding import Shard
 from harness.core.specs import Spec
 from harness.keras import runtime
 from harness.keras.opening import open_model
@@ -65,16 +66,24 @@ class Verdict:
 
 
 def items_of(
-    config: Config, registry: Registry, env: str, models: list[str] | None = None
+    config: Config,
+    registry: Registry,
+    env: str,
+    models: list[str] | None = None,
+    shard: Shard | None = None,
 ) -> list[Item]:
     """The items of environment ``env``: in a model's source environment its golden and replay
     (and ``expected`` when it names an expected file, ``names`` in Keras 2), then every check of
     every route the environment verifies that reaches the model, and of the user's own file of a
-    route's spec where one is registered (``<route>+registered``)."""
+    route's spec where one is registered (``<route>+registered``). With ``shard``, only the
+    models of that shard (:mod:`harness.core.sharding`). A model's items are consecutive, and
+    within them each route's: the session holds one loaded model at a time."""
     version = config.environment(env).version
     items: list[Item] = []
     for model_id, entry in sorted(registry.models.items()):
         if models and model_id not in models:
+            continue
+        if shard is not None and not shard.holds(model_id):
             continue
         if entry.source.version == version:
             items.append(Item(model_id, SOURCE_ROUTE, str(entry.source), "golden"))
@@ -119,8 +128,8 @@ class Verifier:
     def is_source_env(self, model: str) -> bool:
         return self.registry.get(model).source.version == self.env.version
 
-    def items(self, models: list[str] | None = None) -> list[Item]:
-        return items_of(self.config, self.registry, self.env.name, models)
+    def items(self, models: list[str] | None = None, shard: Shard | None = None) -> list[Item]:
+        return items_of(self.config, self.registry, self.env.name, models, shard)
 
     # ------------------------------------------------------------------ context
     @property
@@ -160,6 +169,34 @@ class Verifier:
     def load(self, model: str, route: Route) -> Loaded:
         return self.models.load(model, route)
 
+    def trained_names(self, model: str) -> dict[str, str]:
+        """``{name training reported: name the golden's evaluate carries}``, read once per held
+        model (see :meth:`harness.verify.subject.Subject.trained_names`)."""
+        from harness.core import metric_names
+
+        def compute() -> dict[str, str]:
+            golden = self.golden(model)
+            path = self.registry.resolve(model, self.registry.get(model).source)
+            if not path.exists():
+                return {}
+            compiled = metric_names.compiled_names(path, len(golden.predict))
+            return metric_names.training_pairs(compiled, list(golden.evaluate))
+
+        return self.models.trained_names(model, compute)
+
+    def hold(self, item: Item) -> None:
+        """Keep only what ``item`` needs: when the session moves to another (model, route), the
+        loaded model of the last one is dropped; when it moves to another model, that model's
+        golden and runner reference go too and the backend's session is cleared (Keras' global
+        state and graphs), so memory stays flat in the number of models."""
+        released = self.models.hold(item.model, item.route)
+        if released is None:
+            return
+        self.references.forget(released)
+        from harness.keras import formats
+
+        formats.release()
+
     # ------------------------------------------------------------------ checks
     def run(self, item: Item) -> Verdict:
         """Run one item's check and classify its outcome into a cell."""
@@ -169,6 +206,7 @@ class Verifier:
                 f"Unknown check {item.check!r}. Fix: use one of {CHECKS + SOURCE_CHECKS}."
             )
         check = kind()
+        self.hold(item)
         numbers: dict[str, Any] = {}
         detail = ""
         loaded = Loaded()

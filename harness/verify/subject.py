@@ -33,6 +33,7 @@ class Loaded:
     evaluate: dict[str, float] | None = None
     evaluate_error: Observation | None = None
     predictions: list[Any] | None = None
+    predict_error: Exception | None = None
     not_produced: Any = None  # loading.NotProduced: the route's file was never written
 
 
@@ -57,6 +58,8 @@ class Services(Protocol):
 
     def config_name(self) -> str: ...
 
+    def trained_names(self, model: str) -> dict[str, str]: ...
+
 
 @dataclass
 class Subject:
@@ -80,25 +83,26 @@ class Subject:
         """``{name training reported: name the golden's evaluate carries}`` for the names the
         source load re-prefixed (:func:`harness.core.metric_names.training_pairs`): the
         reference of ``evaluate`` and ``metrics`` is training's names."""
-        from harness.core import metric_names
-
-        golden = self.golden()
-        registry = self.services.registry
-        path = registry.resolve(self.model, registry.get(self.model).source)
-        if not path.exists():
-            return {}
-        compiled = metric_names.compiled_names(path, len(golden.predict))
-        return metric_names.training_pairs(compiled, list(golden.evaluate))
+        return self.services.trained_names(self.model)
 
     def predictions(self) -> list[Any]:
+        """The loaded model's predictions on the golden's inputs, computed once: a predict that
+        failed raises the same exception again without predicting again."""
         from harness.keras import formats
 
-        if self.loaded.predictions is None:
+        loaded = self.loaded
+        if loaded.predictions is None and loaded.predict_error is None:
             golden = self.golden()
-            self.loaded.predictions = formats.backend().predict(
-                self.loaded.model, golden.x, golden.batch_size
-            )
-        return self.loaded.predictions
+            try:
+                loaded.predictions = formats.backend().predict(
+                    loaded.model, golden.x, golden.batch_size
+                )
+            except Exception as exc:
+                loaded.predict_error = exc
+        if loaded.predict_error is not None:
+            raise loaded.predict_error
+        assert loaded.predictions is not None
+        return loaded.predictions
 
     def evaluation(self) -> dict[str, float] | Observation:
         from harness.keras import formats

@@ -71,6 +71,8 @@ class Backend(Protocol):
 
     def probe_metric(self, metric: Any, y_true: Any, y_pred: Any) -> float: ...
 
+    def clear_session(self) -> None: ...
+
 
 class _Generation:
     """A generation's own module, falling back to ``common`` for what they share."""
@@ -95,6 +97,14 @@ def backend() -> Backend:
         module = importlib.import_module(f"harness.keras.formats.keras{generation}")
         _BACKENDS[generation] = cast(Backend, _Generation(module))
     return _BACKENDS[generation]
+
+
+def release() -> None:
+    """Give back what the models a process let go of still hold: Keras' global state (layer
+    name counters, graphs and their traced functions) and the cycles that keep them alive. A
+    no-op before TensorFlow is imported (nothing was loaded)."""
+    if "tensorflow" in sys.modules:
+        backend().clear_session()
 
 
 def import_file(path: Path) -> ModuleType:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,10 @@ def compile_summary(model: Any) -> dict[str, Any]:
 
 def layer_outputs(model: Any, x: list[Any], batch_size: int) -> list[tuple[str, list[Any]]]:
     return layer_outputs_with(_keras().Model, model, x, batch_size)
+
+
+def clear_session() -> None:
+    """Keras 2's global state (graphs, layer name counters), then the cycles that kept the
+    released models alive (Keras 2 does not collect them itself)."""
+    _keras().backend.clear_session()
+    gc.collect()

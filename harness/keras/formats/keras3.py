@@ -123,3 +123,9 @@ def train_step(
 def layer_outputs(model: Any, x: list[np.ndarray], batch_size: int) -> list[tuple[str, list[Any]]]:
     """``common.layer_outputs_with`` with string inputs fed as tensors."""
     return common.layer_outputs_with(_keras().Model, model, feedable(x), batch_size)
+
+
+def clear_session() -> None:
+    """Keras 3's global state (name scopes, graphs, kernel caches); it collects the released
+    models' cycles itself."""
+    _keras().backend.clear_session()
