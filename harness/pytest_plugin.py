@@ -50,6 +50,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="verify only this model id (repeatable)",
     )
     group.addoption(
+        "--shard",
+        dest="harness_shard",
+        default=None,
+        metavar="K/N",
+        help="verify only the models of shard K of N, to split an environment across N jobs "
+        "(default: $HARNESS_SHARD; every model)",
+    )
+    group.addoption(
         "--harness-env",
         dest="harness_env",
         default=None,
@@ -146,11 +154,29 @@ def _verifier(config: pytest.Config) -> Any:
     return verifier
 
 
+def _shard(config: pytest.Config) -> Any:
+    """``--shard K/N`` (or ``$HARNESS_SHARD``) as a :class:`~harness.core.sharding.Shard`, or
+    None."""
+    from harness.core.sharding import Shard
+
+    text = config.getoption("harness_shard") or os.environ.get("HARNESS_SHARD")
+    if not text:
+        return None
+    try:
+        return Shard.parse(str(text))
+    except HarnessError as exc:
+        raise pytest.UsageError(f"keras-harness: {exc}") from None
+
+
+def _items(config: pytest.Config) -> list[Any]:
+    verifier = _verifier(config)
+    return list(verifier.items(config.getoption("harness_models") or None, _shard(config)))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "harness_item" not in metafunc.fixturenames:
         return
-    verifier = _verifier(metafunc.config)
-    items = verifier.items(metafunc.config.getoption("harness_models") or None)
+    items = _items(metafunc.config)
     metafunc.parametrize("harness_item", items, ids=[item.id for item in items])
 
 
@@ -197,7 +223,10 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     env = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
-    return [f"keras-harness: environment {env}"] if env else []
+    if not env:
+        return []
+    shard = _shard(config)
+    return [f"keras-harness: environment {env}" + (f", shard {shard}" if shard else "")]
 
 
 def _golden_mode(config: pytest.Config) -> str | None:
@@ -286,11 +315,19 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """In the process that started the session: merge this session's shards into the results."""
     config = session.config
+    if _VERIFIER in config.stash:  # this process made cells: they are on disk before the merge
+        from harness.verify.shards import sync_shards
+
+        sync_shards()
     if _is_worker(config) or config.option.collectonly:
         return
     verifier = _harness_session(config)
     if verifier is None:
         return
+    shard = _shard(config)
+    if shard is not None and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        if not _items(config):  # a shard that holds none of the models has nothing to fail
+            session.exitstatus = pytest.ExitCode.OK
     results_dir = verifier.build_dir / "results"
     if not results_dir.exists():
         return
@@ -311,5 +348,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         since=config.stash.get(_STARTED, 0.0),
         complete=complete,
         extra=config.stash.get(_CRASHED, []),
-        run={"versions": versions(), "complete": complete},
+        run={
+            "versions": versions(),
+            "complete": complete,
+            **({"shard": str(shard)} if shard else {}),
+        },
+        shard=shard.label if shard else "",
     )

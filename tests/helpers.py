@@ -23,10 +23,16 @@ def results_file(build: Path, env: str) -> Path:
 
 
 def run_suite(
-    pytester: pytest.Pytester, registry: Path, env: str, build: Path, *, verbose: bool = False
+    pytester: pytest.Pytester,
+    registry: Path,
+    env: str,
+    build: Path,
+    *options: str,
+    verbose: bool = False,
 ) -> pytest.RunResult:
     """The verification suite in a subprocess, on ``registry``, as environment ``env``
-    (``verbose``: with -v, each failure with its full explanation)."""
+    (``verbose``: with -v, each failure with its full explanation; ``options``: more of the
+    plugin's options, e.g. ``--shard 1/3``)."""
     for name in ("harness.toml", "limitations.toml"):
         shutil.copy(ROOT / name, pytester.path / name)
     shutil.copy(ROOT / "compat" / "test_compat.py", pytester.path / "test_compat.py")
@@ -40,6 +46,7 @@ def run_suite(
         "-v" if verbose else "-q",
         "-p",
         "no:cacheprovider",
+        *options,
     )
 
 

@@ -132,3 +132,50 @@ def test_wrong_python_environment_is_refused_before_running(project: pytest.Pyte
 def test_golden_regen_options_exist(project: pytest.Pytester) -> None:
     result = project.runpytest("--help")
     result.stdout.fnmatch_lines(["*--model=ID*", "*--golden-regen *", "*--golden-regen-all*"])
+
+
+def test_shards_split_the_models_and_together_cover_every_item(project: pytest.Pytester) -> None:
+    from harness.core.sharding import shard_of
+
+    base = ("--collect-only", "-q", "--harness-env", "tf216", "--registry")
+    whole = ids(project.runpytest(*base, "models/model_registry.json"))
+    parts = []
+    for index in (1, 2):
+        result = project.runpytest(*base, "models/model_registry.json", "--shard", f"{index}/2")
+        parts.append(ids(result))
+        assert {i.split("-2.1", 1)[0] for i in parts[-1]} <= {
+            m for m in ("dense_regression", "run_0a1b2c") if shard_of(m, 2) == index
+        }
+    assert sorted(parts[0] + parts[1]) == sorted(whole)
+    assert not set(parts[0]) & set(parts[1])
+
+
+def test_the_shard_comes_from_the_environment_too_and_shows_in_the_header(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_SHARD", "2/2")
+    result = project.runpytest(
+        "--collect-only", "--harness-env", "tf216", "--registry", "models/model_registry.json"
+    )
+    result.stdout.fnmatch_lines(["keras-harness: environment tf216, shard 2/2"])
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "3", "a/b", "1/0"])
+def test_a_bad_shard_is_one_line_naming_the_fix(project: pytest.Pytester, text: str) -> None:
+    result = project.runpytest(
+        "--collect-only",
+        "--harness-env",
+        "tf216",
+        "--registry",
+        "models/model_registry.json",
+        "--shard",
+        text,
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: keras-harness: Bad shard '{text}': expected K/N with 1 <= K <= N. Fix: pass "
+            "e.g. --shard 2/3 (the second of three shards; run 1/3, 2/3 and 3/3 to cover every "
+            "model)."
+        ]
+    )

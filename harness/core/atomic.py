@@ -26,8 +26,10 @@ def lock_for(path: Path) -> FileLock:
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; on success it replaces ``path`` atomically."""
+def atomic_open(path: Path, mode: str = "w", *, durable: bool = True) -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on success it replaces ``path`` atomically.
+    ``durable=False`` skips the two fsyncs: the file survives the writer's death (the kernel
+    holds it), not the machine's, which is all a file read within the same session needs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.chmod(tmp_name, 0o666 & ~_umask())
@@ -35,7 +37,8 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if path.suffix == ".json":
             inject("json:before-replace")
         os.replace(tmp_name, path)
@@ -43,7 +46,8 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _umask() -> int:
@@ -61,9 +65,10 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def write_json(path: Path, data: Any, *, indent: int = 4) -> None:
-    """Write ``data`` as JSON atomically (no lock: use :func:`update_json` to read-modify-write)."""
-    with atomic_open(path) as handle:
+def write_json(path: Path, data: Any, *, indent: int = 4, durable: bool = True) -> None:
+    """Write ``data`` as JSON atomically (no lock: use :func:`update_json` to read-modify-write;
+    ``durable``: see :func:`atomic_open`)."""
+    with atomic_open(path, durable=durable) as handle:
         json.dump(data, handle, indent=indent, sort_keys=False)
         handle.write("\n")
 

@@ -39,14 +39,35 @@ def shard_path(results_dir: Path, env: str, runner: str) -> Path:
     return results_dir / f"{env}-{runner}.part-{worker_name()}-{os.getpid()}.jsonl"
 
 
+#: per shard of this process, the model of its last cell (see :func:`add_cell`)
+_LAST_MODEL: dict[Path, str] = {}
+
+
 def add_cell(results_dir: Path, cell: Cell) -> None:
-    """Append one cell to this process's shard and flush it to disk."""
+    """Append one cell to this process's shard. Each line reaches the kernel at once (a worker
+    that crashes or is killed loses nothing it wrote); the shard is synced to disk once per
+    model, when the first cell of the next model is appended, and by :func:`sync_shards` at the
+    end, not after every cell."""
     path = shard_path(results_dir, cell.env, cell.runner_label)
     path.parent.mkdir(parents=True, exist_ok=True)
+    last = _LAST_MODEL.get(path)
     with open(path, "a", encoding="utf-8") as handle:
+        if last is not None and last != cell.model:
+            os.fsync(handle.fileno())  # the previous model's cells, durable
         handle.write(json.dumps(cell.to_json()) + "\n")
         handle.flush()
-        os.fsync(handle.fileno())
+    _LAST_MODEL[path] = cell.model
+
+
+def sync_shards() -> None:
+    """Sync this process's shards to disk (at the end of its session)."""
+    for path in list(_LAST_MODEL):
+        try:
+            with open(path, "a", encoding="utf-8") as handle:
+                os.fsync(handle.fileno())
+        except OSError:
+            pass
+    _LAST_MODEL.clear()
 
 
 def read_shard(path: Path) -> list[Cell]:
@@ -74,7 +95,7 @@ def mark_inflight(
     timeout: float | None,
     hardware: dict[str, Any] | None = None,
 ) -> None:
-    write_json(
+    write_json(  # not synced: only this session reads it, after the writer died
         _marker(results_dir),
         {
             "item": item,
@@ -87,6 +108,7 @@ def mark_inflight(
             "started": time.time(),
             "pid": os.getpid(),
         },
+        durable=False,
     )
 
 
@@ -181,42 +203,69 @@ def consolidate(
     complete: bool,
     extra: list[Cell],
     run: dict[str, Any],
+    shard: str = "",
 ) -> list[Path]:
-    """Merge this session's shards (and ``extra`` cells) into ``<env>-<runner>.json``.
+    """Merge this session's shards (and ``extra`` cells) into ``<env>-<runner>.json``, or with
+    ``shard`` (a label, ``shard-2of3``) into ``<env>-<runner>.<shard>.json``.
 
-    A complete session replaces the file; a partial one (``-k``, ``--model``) updates only the
-    cells it ran. Shards left by an older, killed session are removed unread.
+    A complete session replaces the file, and the files of the same environment and runner
+    that it supersedes (an unsharded run's shard files; a sharded run's unsharded file and the
+    files of another shard count); a partial one (``-k``, ``--model``) updates only the cells it
+    ran. Shards left by an older, killed session are removed unread.
     """
     by_runner: dict[str, list[Cell]] = {}
     for cell in extra:
         by_runner.setdefault(cell.runner_label, []).append(cell)
-    shards = [
-        shard
-        for shard in sorted(results_dir.glob(f"{env}-*.part-*.jsonl"))
-        if RUNNER_RE.match(shard.name[len(env) + 1 :].split(".part-", 1)[0])
+    parts = [
+        part
+        for part in sorted(results_dir.glob(f"{env}-*.part-*.jsonl"))
+        if RUNNER_RE.match(part.name[len(env) + 1 :].split(".part-", 1)[0])
     ]
-    for shard in shards:
-        if shard.stat().st_mtime >= since - 1:
-            runner = shard.name[len(env) + 1 :].split(".part-", 1)[0]
-            by_runner.setdefault(runner, []).extend(read_shard(shard))
+    for part in parts:
+        if part.stat().st_mtime >= since - 1:
+            runner = part.name[len(env) + 1 :].split(".part-", 1)[0]
+            by_runner.setdefault(runner, []).extend(read_shard(part))
     written = []
     for runner, listed in sorted(by_runner.items()):
         cells = list({cell.run_key: cell for cell in listed}.values())
         device = cells[0].device
         hardware = [c.provenance["hardware"] for c in cells if "hardware" in c.provenance]
         meta = {**run, **({"hardware": hardware[0]} if hardware else {})}
-        final = results_dir / f"{env}-{runner}.json"
+        final = results_dir / (f"{env}-{runner}.{shard}.json" if shard else f"{env}-{runner}.json")
         if complete:
             with lock_for(final):
                 write_results(final, env=env, device=device, run=meta, cells=cells)
             if final.name != f"{env}-{device}.json":  # superseded: written before fingerprints
                 (results_dir / f"{env}-{device}.json").unlink(missing_ok=True)
+            for stale in superseded(results_dir, env, runner, shard):
+                stale.unlink(missing_ok=True)
         else:
             merge_into(final, env=env, device=device, run=meta, cells=cells)
         written.append(final)
-    for shard in shards:
-        shard.unlink(missing_ok=True)
+    for part in parts:
+        part.unlink(missing_ok=True)
     leftovers = [*results_dir.glob(f"{MARKER_PREFIX}*"), *results_dir.glob(".failed-models-*")]
     for leftover in leftovers:
         leftover.unlink(missing_ok=True)
     return written
+
+
+def superseded(results_dir: Path, env: str, runner: str, shard: str) -> list[Path]:
+    """The results files of ``env`` and ``runner`` that a complete session of ``shard`` (empty:
+    unsharded) replaces: an unsharded run replaces every shard's file; a sharded run replaces
+    the unsharded file and the files of another number of shards (``shard-1of2`` when it is
+    ``shard-2of3``), not its sibling shards."""
+    found = []
+    count = shard.rsplit("of", 1)[-1] if shard else ""
+    for path in results_dir.glob(f"{env}-{runner}.*json"):
+        name = path.name[len(f"{env}-{runner}") :]
+        if name == ".json":
+            if shard:
+                found.append(path)
+            continue
+        label = name[1:].removesuffix(".json")
+        if not label.startswith("shard-") or label == shard:
+            continue
+        if not shard or label.rsplit("of", 1)[-1] != count:
+            found.append(path)
+    return sorted(found)
