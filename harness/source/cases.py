@@ -155,6 +155,50 @@ def prepare(config_path: Path, golden_dir: Path, registry_path: Path) -> list[st
         runtime.check_environment(SOURCE.version, f"tf{SOURCE.version.replace('.', '')}")
         built = build_missing(cases_dir, golden_dir, only=missing)
         lines.append(f"built source models: {', '.join(built)}")
+    stamp = _stamp(cases_dir, golden_dir, registry_path)
+    stamp_path = registry_path.with_name(STAMP)
+    if not missing and _read(stamp_path) == stamp:  # nothing to build, import or copy
+        count = len(discover(cases_dir))
+        lines.append(f"registry: {registry_path} ({count} embedded cases, up to date)")
+        return lines
     registry = write_registry(cases_dir, golden_dir, registry_path)
+    write_json(stamp_path, {"stamp": _stamp(cases_dir, golden_dir, registry_path)})
     lines.append(f"registry: {registry.path} ({len(registry.models)} embedded cases)")
     return lines
+
+
+#: beside the cases' registry: what it was written from (see :func:`_stamp`)
+STAMP = ".cases-stamp.json"
+
+
+def _stamp(cases_dir: Path, golden_dir: Path, registry_path: Path) -> str:
+    """What the cases' registry is written from: every ``cases/*.py`` (shared modules too: a
+    case's TOLERANCES may come from one), each source model and its copy (size and modification
+    time), and the registry itself. The same stamp means that writing it again would change
+    nothing, so ``keras-harness cases`` imports no case (and no TensorFlow)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(cases_dir.glob("*.py")):
+        digest.update(f"{path.name}\0".encode())
+        digest.update(path.read_bytes())
+    root = registry_path.parent.parent
+    for name in discover(cases_dir):
+        for path in (
+            golden_dir / name / MODEL_FILE,
+            root / f"models/{SOURCE}/{name}{SOURCE.suffix}",
+        ):
+            stat = path.stat() if path.exists() else None
+            digest.update(f"{path}\0{stat and (stat.st_size, stat.st_mtime_ns)}\0".encode())
+    digest.update(registry_path.read_bytes() if registry_path.exists() else b"-")
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> str | None:
+    import json
+
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("stamp")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(value) if value else None
