@@ -207,6 +207,73 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
     return run
 
 
+#: a verification worker's peak memory, for ``-n auto`` (``HARNESS_WORKER_MB`` overrides it):
+#: a worker holds one model at a time, and TensorFlow with the loaded model and its traced
+#: functions peaked under 1 GB for the embedded cases (bench/verify_scale.py measures a model)
+WORKER_MB = 1500
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # xdist's hook; works without xdist
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (``HARNESS_WORKERS=auto`` through tox): as many workers as cores, and no more
+    than the available memory holds at ``HARNESS_WORKER_MB`` (default 1500) each."""
+    if not (config.getoption("harness_env") or os.environ.get("HARNESS_ENV")):
+        return None  # not a harness session: xdist's own choice
+    return workers(os.cpu_count() or 1, available_mb(), _worker_mb())
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # xdist's hook; works without xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With several workers (``-n 2``, ``-n auto``) and xdist's default distribution: each
+    model's items go to one worker, in order, so each (model, route) is loaded once and a worker
+    holds one model at a time (the test ids stay as they are)."""
+    from xdist.scheduler import LoadScopeScheduling
+    from xdist.workermanage import parse_tx_spec_config
+
+    if config.getvalue("dist") != "load" or len(parse_tx_spec_config(config)) < 2:
+        return None
+    if _harness_session(config) is None:
+        return None
+    models = {f"[{item.id}]": item.model for item in _items(config)}
+
+    class ByModel(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return str(models.get(nodeid[nodeid.rfind("[") :], nodeid))
+
+    return ByModel(config, log)
+
+
+def workers(cores: int, available: int | None, per_worker: int) -> int:
+    """Workers for ``cores`` cores and ``available`` MB of memory (None: unknown)."""
+    by_memory = cores if available is None else available // max(per_worker, 1)
+    return max(1, min(cores, by_memory))
+
+
+def _worker_mb() -> int:
+    value = os.environ.get("HARNESS_WORKER_MB", "")
+    if not value:
+        return WORKER_MB
+    if not value.isdigit() or int(value) == 0:
+        raise pytest.UsageError(
+            f"keras-harness: HARNESS_WORKER_MB must be a whole number of megabytes above 0. "
+            f"Received: {value!r}. Fix: set it to a worker's peak memory, e.g. "
+            f"HARNESS_WORKER_MB=2000."
+        )
+    return int(value)
+
+
+def available_mb() -> int | None:
+    """MemAvailable of ``/proc/meminfo`` in MB (None where there is none)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def pytest_runtestloop(session: pytest.Session) -> None:
     """Before running any harness item, refuse a Python environment that is not the named one."""
     config = session.config

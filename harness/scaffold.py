@@ -232,7 +232,8 @@ set_env =
     TF_USE_LEGACY_KERAS = {{harness_legacy_keras}}
 commands =
     keras-harness convert
-    pytest compat -p no:cacheprovider -n 1 --max-worker-restart 1000 --timeout 900 {{posargs}}
+    pytest compat -p no:cacheprovider -n {{env:HARNESS_WORKERS:1}} --max-worker-restart 1000 \
+        --timeout 900 {{posargs}}
 
 [testenv:record]
 description = record the golden of every model that has none, in the source environment {source}

@@ -179,3 +179,12 @@ def test_a_bad_shard_is_one_line_naming_the_fix(project: pytest.Pytester, text: 
             "model)."
         ]
     )
+
+
+def test_workers_follow_the_cores_and_the_memory() -> None:
+    from harness.pytest_plugin import workers
+
+    assert workers(16, 64_000, 1500) == 16  # cores bound it
+    assert workers(16, 6_000, 1500) == 4  # memory bounds it
+    assert workers(16, 1_000, 1500) == 1  # never fewer than one
+    assert workers(2, None, 1500) == 2  # memory unknown: the cores
