@@ -82,7 +82,7 @@ def test_results_the_merge_job_does_not_download_fail_the_dry_run() -> None:
     assert workflow.check(data, envs()) == [
         "the merge job matrix does not download 'results-hops-*'",
         "the merge job matrix does not need job verify",
-        "the merge job matrix does not download 'results-*-*'",
+        "the merge job matrix does not download 'results-*-*-*'",
     ]
 
 
