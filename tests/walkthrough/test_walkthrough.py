@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -129,4 +130,24 @@ def test_the_walkthrough_on_a_fresh_project(tmp_path: Path) -> None:
     final = run("matrix-again", ["tox", "-e", "matrix", "-q"], project, env)
     assert final.returncode == 0, final.stdout[-3000:]
     assert "Gate against golden/baseline.json: passed." in final.stdout
+
+    # P1 (bench/main_job.py) on this tiny project: it runs (its numbers are the benchmark's)
+    bench = run(
+        "bench-p1",
+        [
+            sys.executable,
+            str(ROOT / "bench/main_job.py"),
+            *("--project", str(project), "--envs", "tf213,tf216"),
+            *("--tox", f"{venv / 'bin/python'} -m tox"),
+        ],
+        project,
+        env,
+    )
+    assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-3000:]
+    lines = bench.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:2]] == ["tf213", "tf216"], lines
+    assert re.fullmatch(
+        r"main job \(2 environments, 1 at a time\): [\d.]+ s, floor [\d.]+ s, P1 [\d.]+",
+        lines[-1],
+    ), lines
     print("walkthrough timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in TIMINGS.items()))

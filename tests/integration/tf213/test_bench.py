@@ -1,0 +1,63 @@
+"""P2 and P3 (bench/verify_scale.py) run on a tiny input and print their ratios (real
+TensorFlow 2.13; the numbers themselves are the benchmark's, not the test's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_convert
+
+pytestmark = pytest.mark.tensorflow
+pytest.importorskip("tensorflow")
+ROOT = Path(__file__).parents[3]
+MODEL = "dense_regression"
+
+
+def test_p2_and_p3_print_their_ratios(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    (models / "2.13.keras").mkdir(parents=True)
+    shutil.copy(ROOT / f"golden/{MODEL}/model.2.13.keras", models / f"2.13.keras/{MODEL}.keras")
+    shutil.copytree(
+        ROOT / f"golden/{MODEL}",
+        models / "golden" / MODEL,
+        ignore=shutil.ignore_patterns("*.keras"),
+    )
+    registry = models / "model_registry.json"
+    registry.write_text(
+        json.dumps(
+            {"models": {MODEL: {"paths": {"2.13.keras": f"models/2.13.keras/{MODEL}.keras"}}}}
+        )
+    )
+    build = tmp_path / "build"
+    assert run_convert(registry, build).returncode == 0
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/verify_scale.py"),
+            "--env",
+            "tf213",
+            "--counts",
+            "2,3",
+            "--build",
+            str(build),
+            "--registry",
+            str(registry),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    lines = result.stdout.splitlines()
+    assert [line.split()[1] for line in lines[:2]] == ["2", "3"], lines
+    assert all("(exit 0)" in line and "P2 harness/bare time" in line for line in lines[:2]), lines
+    assert lines[2].startswith("tf213 P3 peak RSS 3 / 2 models: harness "), lines
