@@ -42,8 +42,10 @@ def legacy_keras() -> bool:
     return os.environ.get("TF_USE_LEGACY_KERAS", "") in {"1", "true", "True"}
 
 
+@functools.cache
 def keras_version() -> str:
-    """The version of the Keras that ``tf.keras`` is in this environment."""
+    """The version of the Keras that ``tf.keras`` is in this environment (read once per
+    process: every backend call asks for the generation)."""
     tf_version = _dist_version("tensorflow") or _dist_version("tensorflow-cpu") or "0.0"
     major_minor = tuple(int(p) for p in tf_version.split(".")[:2])
     if major_minor >= (2, 16) and legacy_keras():

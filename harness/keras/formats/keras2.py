@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,6 @@ def layer_outputs(model: Any, x: list[Any], batch_size: int) -> list[tuple[str, 
 
 
 def clear_session() -> None:
-    """Keras 2's global state (graphs, layer name counters), then the cycles that kept the
-    released models alive (Keras 2 does not collect them itself)."""
+    """Keras 2's global state (graphs, layer name counters); the caller collects the released
+    models' cycles when memory grew (:func:`harness.keras.formats.release`)."""
     _keras().backend.clear_session()
-    gc.collect()
