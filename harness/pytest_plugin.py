@@ -26,6 +26,9 @@ from harness.keras import noise
 if TYPE_CHECKING:
     pass
 
+#: the hooks that spread a session over processes (xdist workers, batches of models)
+pytest_plugins = ("harness.pytest_processes",)
+
 DEFAULT_REGISTRY = "build/models/model_registry.json"
 DEFAULT_BUILD_DIR = "build"
 _VERIFIER = pytest.StashKey[Any]()
@@ -56,6 +59,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="K/N",
         help="verify only the models of shard K of N, to split an environment across N jobs "
         "(default: $HARNESS_SHARD; every model)",
+    )
+    group.addoption(
+        "--models-per-process",
+        dest="harness_per_process",
+        default=None,
+        metavar="N",
+        help="verify at most N models per process, in successive processes (default: "
+        "$HARNESS_MODELS_PER_PROCESS, else 40; 0: all in one)",
+    )
+    group.addoption(
+        "--harness-batch",
+        dest="harness_batch",
+        default=None,
+        metavar="I/K",
+        help="(set by the harness) verify batch I of K of the models, in this process",
     )
     group.addoption(
         "--harness-env",
@@ -169,8 +187,20 @@ def _shard(config: pytest.Config) -> Any:
 
 
 def _items(config: pytest.Config) -> list[Any]:
+    """The items of this session: its models (``--model``), shard and batch."""
     verifier = _verifier(config)
-    return list(verifier.items(config.getoption("harness_models") or None, _shard(config)))
+    items = verifier.items(config.getoption("harness_models") or None, _shard(config))
+    text = config.getoption("harness_batch")
+    if not text:
+        return list(items)
+    from harness.verify.processes import Batch
+
+    try:
+        batch = Batch.parse(str(text))
+    except HarnessError as exc:
+        raise pytest.UsageError(f"keras-harness: {exc}") from None
+    chosen = set(batch.models(sorted({item.model for item in items})))
+    return [item for item in items if item.model in chosen]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -205,73 +235,6 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
         return cell
 
     return run
-
-
-#: a verification worker's peak memory, for ``-n auto`` (``HARNESS_WORKER_MB`` overrides it):
-#: a worker holds one model at a time, and TensorFlow with the loaded model and its traced
-#: functions peaked under 1 GB for the embedded cases (bench/verify_scale.py measures a model)
-WORKER_MB = 1500
-
-
-@pytest.hookimpl(optionalhook=True, tryfirst=True)  # xdist's hook; works without xdist
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """``-n auto`` (``HARNESS_WORKERS=auto`` through tox): as many workers as cores, and no more
-    than the available memory holds at ``HARNESS_WORKER_MB`` (default 1500) each."""
-    if not (config.getoption("harness_env") or os.environ.get("HARNESS_ENV")):
-        return None  # not a harness session: xdist's own choice
-    return workers(os.cpu_count() or 1, available_mb(), _worker_mb())
-
-
-@pytest.hookimpl(optionalhook=True, tryfirst=True)  # xdist's hook; works without xdist
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """With several workers (``-n 2``, ``-n auto``) and xdist's default distribution: each
-    model's items go to one worker, in order, so each (model, route) is loaded once and a worker
-    holds one model at a time (the test ids stay as they are)."""
-    from xdist.scheduler import LoadScopeScheduling
-    from xdist.workermanage import parse_tx_spec_config
-
-    if config.getvalue("dist") != "load" or len(parse_tx_spec_config(config)) < 2:
-        return None
-    if _harness_session(config) is None:
-        return None
-    models = {f"[{item.id}]": item.model for item in _items(config)}
-
-    class ByModel(LoadScopeScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            return str(models.get(nodeid[nodeid.rfind("[") :], nodeid))
-
-    return ByModel(config, log)
-
-
-def workers(cores: int, available: int | None, per_worker: int) -> int:
-    """Workers for ``cores`` cores and ``available`` MB of memory (None: unknown)."""
-    by_memory = cores if available is None else available // max(per_worker, 1)
-    return max(1, min(cores, by_memory))
-
-
-def _worker_mb() -> int:
-    value = os.environ.get("HARNESS_WORKER_MB", "")
-    if not value:
-        return WORKER_MB
-    if not value.isdigit() or int(value) == 0:
-        raise pytest.UsageError(
-            f"keras-harness: HARNESS_WORKER_MB must be a whole number of megabytes above 0. "
-            f"Received: {value!r}. Fix: set it to a worker's peak memory, e.g. "
-            f"HARNESS_WORKER_MB=2000."
-        )
-    return int(value)
-
-
-def available_mb() -> int | None:
-    """MemAvailable of ``/proc/meminfo`` in MB (None where there is none)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) // 1024
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def pytest_runtestloop(session: pytest.Session) -> None:
@@ -409,6 +372,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         or config.getoption("lf", False)
     )
     complete = not filtered and not session.shouldstop
+    batch = config.getoption("harness_batch")
+    if batch and not str(batch).startswith("1/"):  # a later batch adds to the first one's file
+        complete = False
     consolidate(
         results_dir,
         verifier.env.name,

@@ -114,8 +114,8 @@ def test_unknown_model_is_a_usage_error(project: pytest.Pytester) -> None:
     result = project.runpytest(
         "--harness-env", "tf216", "--registry", "models/model_registry.json", "--model", "nope"
     )
-    assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["E   pytest.UsageError: keras-harness: Unknown model 'nope' in *"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # one line, before any collection
+    result.stderr.fnmatch_lines(["ERROR: keras-harness: Unknown model 'nope' in *"])
 
 
 def test_wrong_python_environment_is_refused_before_running(project: pytest.Pytester) -> None:
@@ -179,12 +179,3 @@ def test_a_bad_shard_is_one_line_naming_the_fix(project: pytest.Pytester, text: 
             "model)."
         ]
     )
-
-
-def test_workers_follow_the_cores_and_the_memory() -> None:
-    from harness.pytest_plugin import workers
-
-    assert workers(16, 64_000, 1500) == 16  # cores bound it
-    assert workers(16, 6_000, 1500) == 4  # memory bounds it
-    assert workers(16, 1_000, 1500) == 1  # never fewer than one
-    assert workers(2, None, 1500) == 2  # memory unknown: the cores

@@ -90,3 +90,20 @@ def test_a_shard_without_models_passes_and_a_bad_shard_is_refused(
             "--shard 2/3 (the second of three shards; run 1/3, 2/3 and 3/3 to cover every model)."
         ]
     )
+
+
+def test_batches_of_models_in_successive_processes_make_one_run(
+    project: pytest.Pytester, pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    whole, batched = tmp_path / "build", tmp_path / "batched"
+    shutil.copytree(whole, batched)
+    one = run_suite(pytester, project, "tf213", whole, "--models-per-process", "0")
+    assert one.ret == 0, one.outlines[-20:]
+    three = run_suite(pytester, project, "tf213", batched, "--models-per-process", "1")
+    assert three.ret == 0, three.outlines[-20:]
+    for index in (1, 2, 3):
+        three.stdout.fnmatch_lines([f"keras-harness: batch {index}/3: *--harness-batch {index}/3"])
+    (single,) = (batched / "results").glob("*.json")  # the batches share one results file
+    assert seen(matrix.merge([single])) == seen(
+        matrix.merge(sorted((whole / "results").glob("*.json")))
+    )

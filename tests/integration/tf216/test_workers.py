@@ -31,7 +31,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 def test_auto_workers_in_a_harness_session_and_a_bad_worker_size(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness.pytest_plugin import available_mb, workers
+    from harness.verify.processes import available_mb, workers
 
     base = ("--harness-env", "tf216", "--registry", "models/model_registry.json")
     # every item deselected: the workers start (and say how many), no check runs
