@@ -313,7 +313,7 @@ class _CrashRecorder:
         from harness.verify.shards import crash_cell
 
         item_id = report.nodeid.rsplit("[", 1)[-1].rstrip("]")
-        cell = crash_cell(verifier.build_dir / "results", item_id)
+        cell = crash_cell(verifier.build_dir / "results", item_id, verifier.env.name)
         if cell is not None:
             self.config.stash[_CRASHED].append(cell)
 

@@ -67,3 +67,26 @@ def test_what_a_complete_session_replaces(tmp_path: Path) -> None:
         "tf216-cpu-aaaaaaaa.json",
         "tf216-cpu-aaaaaaaa.shard-1of2.json",
     ]
+
+
+def test_environments_side_by_side_keep_their_own_in_flight_markers(tmp_path: Path) -> None:
+    """Under tox p two environments verify at once in one build folder: the same item id in
+    flight in both, each session finds and clears only its own marker and poison file."""
+    from harness.verify.shards import consolidate, crash_cell, mark_inflight, poisoned
+
+    item = {"id": "m-2.16.keras-load", "model": "m", "route": "chain", "spec": "2.16.keras"}
+    item["check"] = "load"
+    for env in ("tf216", "tf216-legacy"):
+        mark_inflight(
+            tmp_path, item, env=env, device="cpu", device_name="x", versions={}, timeout=None
+        )
+    cell = crash_cell(tmp_path, "m-2.16.keras-load", "tf216")
+    assert cell is not None and cell.env == "tf216" and cell.status == "error:WorkerCrashed"
+    assert list(poisoned(tmp_path, "tf216")) == ["m"] and poisoned(tmp_path, "tf216-legacy") == {}
+    consolidate(tmp_path, "tf216", since=0.0, complete=True, extra=[cell], run={})
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
+    assert [name for name in left if not name.endswith(".lock")] == [
+        next(p.name for p in tmp_path.glob(".inflight-tf216-legacy--*.json"))
+    ]
+    other = crash_cell(tmp_path, "m-2.16.keras-load", "tf216-legacy")
+    assert other is not None and other.env == "tf216-legacy"

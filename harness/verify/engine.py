@@ -87,7 +87,7 @@ def perform_check(
     )
     verdict = verifier.run(item)
     shards.add_cell(results_dir, verdict.cell)
-    shards.clear_inflight(results_dir)
+    shards.clear_inflight(results_dir, verifier.env.name)
     return verdict.ok, verdict.message, verdict.cell
 
 

@@ -80,8 +80,10 @@ def read_shard(path: Path) -> list[Cell]:
     return cells
 
 
-def _marker(results_dir: Path) -> Path:
-    return results_dir / f"{MARKER_PREFIX}{worker_name()}-{os.getpid()}.json"
+def _marker(results_dir: Path, env: str) -> Path:
+    """This process's in-flight marker in ``env`` (environments run side by side under ``tox
+    p``: each finds and clears its own; ``--`` keeps ``tf216`` apart from ``tf216-legacy``)."""
+    return results_dir / f"{MARKER_PREFIX}{env}--{worker_name()}-{os.getpid()}.json"
 
 
 def mark_inflight(
@@ -96,7 +98,7 @@ def mark_inflight(
     hardware: dict[str, Any] | None = None,
 ) -> None:
     write_json(  # not synced: only this session reads it, after the writer died
-        _marker(results_dir),
+        _marker(results_dir, env),
         {
             "item": item,
             "env": env,
@@ -112,8 +114,8 @@ def mark_inflight(
     )
 
 
-def clear_inflight(results_dir: Path) -> None:
-    _marker(results_dir).unlink(missing_ok=True)
+def clear_inflight(results_dir: Path, env: str) -> None:
+    _marker(results_dir, env).unlink(missing_ok=True)
 
 
 def _poison_file(results_dir: Path, env: str) -> Path:
@@ -145,9 +147,9 @@ def not_run_detail(status: str) -> str:
     return f"not run: an earlier check of this model {reason} in this session"
 
 
-def crash_cell(results_dir: Path, item_id: str) -> Cell | None:
-    """The error cell for a check whose process died; None when no marker names it."""
-    for marker in results_dir.glob(f"{MARKER_PREFIX}*.json"):
+def crash_cell(results_dir: Path, item_id: str, env: str) -> Cell | None:
+    """The error cell for a check of ``env`` whose process died; None when no marker names it."""
+    for marker in results_dir.glob(f"{MARKER_PREFIX}{env}--*.json"):
         try:
             data = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
@@ -244,7 +246,7 @@ def consolidate(
         written.append(final)
     for part in parts:
         part.unlink(missing_ok=True)
-    leftovers = [*results_dir.glob(f"{MARKER_PREFIX}*"), *results_dir.glob(".failed-models-*")]
+    leftovers = [*results_dir.glob(f"{MARKER_PREFIX}{env}--*"), _poison_file(results_dir, env)]
     for leftover in leftovers:
         leftover.unlink(missing_ok=True)
     return written
