@@ -187,8 +187,8 @@ class Verifier:
     def hold(self, item: Item) -> None:
         """Keep only what ``item`` needs: when the session moves to another (model, route), the
         loaded model of the last one is dropped; when it moves to another model, that model's
-        golden and runner reference go too and the backend's session is cleared (Keras' global
-        state and graphs), so memory stays flat in the number of models."""
+        golden and runner reference go too, and the backend gives back what it kept of them once
+        memory grew (:func:`harness.keras.formats.release`)."""
         released = self.models.hold(item.model, item.route)
         if released is None:
             return

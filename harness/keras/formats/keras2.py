@@ -64,5 +64,5 @@ def layer_outputs(model: Any, x: list[Any], batch_size: int) -> list[tuple[str, 
 
 def clear_session() -> None:
     """Keras 2's global state (graphs, layer name counters); the caller collects the released
-    models' cycles when memory grew (:func:`harness.keras.formats.release`)."""
+    models' cycles (:func:`harness.keras.formats.release`)."""
     _keras().backend.clear_session()

@@ -126,6 +126,6 @@ def layer_outputs(model: Any, x: list[np.ndarray], batch_size: int) -> list[tupl
 
 
 def clear_session() -> None:
-    """Keras 3's global state (name scopes, graphs, kernel caches), without its full garbage
-    collection (the caller collects when memory grew: :func:`harness.keras.formats.release`)."""
+    """Keras 3's global state (name scopes, graphs, kernel caches), without its own garbage
+    collection (the caller collects: :func:`harness.keras.formats.release`)."""
     _keras().backend.clear_session(free_memory=False)
