@@ -40,10 +40,15 @@ def test_a_lookup_gets_tokens_of_its_vocabulary() -> None:
 
 def test_a_text_vectorization_gets_texts_of_its_words() -> None:
     text = Consumer("tv", "TextVectorization", vocabulary=("cat", "dog"))
-    (texts,), _ = generate_inputs([InputSpec("t", "string", (1,), (text,))])
+    (texts,), (how,) = generate_inputs([InputSpec("t", "string", (1,), (text,))])
+    assert texts.shape[1:] == (1,) and len(texts) > 0
+    seen = set()
     for value in texts.ravel():
         words = value.split(" ")
         assert 1 <= len(words) <= 8 and set(words) <= {"cat", "dog"}
+        seen.update(words)
+    assert seen == {"cat", "dog"}  # both words drawn over the rows
+    assert how.endswith("texts of 1-8 words of the 2-word vocabulary of TextVectorization 'tv'")
 
 
 @pytest.mark.parametrize(
