@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,19 +57,13 @@ def schedule(floors: dict[str, float], needs: dict[str, list[str]], slots: int) 
 
 
 def env_floor(project: Path, env: str, folder: Path) -> float:
-    """Seconds to make ``env`` from a warm cache (uv)."""
-    uv = shutil.which("uv") or "uv"
+    """Seconds to make ``env`` from a warm cache with uv (P4's :func:`env_create.create`; the
+    first creation warms uv's cache)."""
+    from env_create import create  # bench/ is this script's folder, first on sys.path
+
     requirements = project / "requirements" / f"{env}.txt"
-    timed = 0.0
-    for _ in range(2):  # the first warms uv's cache
-        venv = folder / f"venv-{env}"
-        started = time.perf_counter()
-        run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], project)
-        python = str(venv / "bin" / "python")
-        run([uv, "pip", "install", "--quiet", "--python", python, "-r", str(requirements)], project)
-        timed = time.perf_counter() - started
-        shutil.rmtree(venv)
-    return timed
+    create("uv", requirements, folder)
+    return create("uv", requirements, folder)
 
 
 def work_floor(project: Path, env: str, build: Path) -> float:

@@ -30,11 +30,9 @@ class Shard:
     @classmethod
     def parse(cls, text: str) -> Shard:
         """``"K/N"``, with ``1 <= K <= N``."""
-        found = _SHARD_RE.match(text)
+        found = fraction(text)
         if found is not None:
-            index, count = int(found.group(1)), int(found.group(2))
-            if 1 <= index <= count:
-                return cls(index, count)
+            return cls(*found)
         raise HarnessError(
             f"Bad shard {text!r}: expected K/N with 1 <= K <= N. Fix: pass e.g. --shard 2/3 "
             f"(the second of three shards; run 1/3, 2/3 and 3/3 to cover every model)."
@@ -50,6 +48,16 @@ class Shard:
 
     def holds(self, model: str) -> bool:
         return shard_of(model, self.count) == self.index
+
+
+def fraction(text: str) -> tuple[int, int] | None:
+    """``"K/N"`` (spaces allowed) as ``(K, N)`` when ``1 <= K <= N``, else None (shards here,
+    batches in :mod:`harness.verify.processes`)."""
+    found = _SHARD_RE.match(text)
+    if found is None:
+        return None
+    index, count = int(found.group(1)), int(found.group(2))
+    return (index, count) if 1 <= index <= count else None
 
 
 def shard_of(model: str, count: int) -> int:

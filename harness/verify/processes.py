@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.core.errors import HarnessError
+from harness.core.sharding import fraction
 
 #: a verification worker's peak memory, for ``-n auto`` (``HARNESS_WORKER_MB`` overrides it): a
 #: worker holds one model at a time, and TensorFlow with a loaded embedded case peaked under 1 GB
@@ -29,7 +29,6 @@ WORKER_MB = 1500
 #: models per process by default (``--models-per-process``, ``HARNESS_MODELS_PER_PROCESS``):
 #: about 1.85-4 MB each stays behind, and each new process costs one TensorFlow import (~5 s)
 MODELS_PER_PROCESS = 40
-_BATCH_RE = re.compile(r"^(\d+)/(\d+)$")
 
 
 def workers(cores: int, available: int | None, per_worker: int) -> int:
@@ -83,13 +82,13 @@ class Batch:
 
     @classmethod
     def parse(cls, text: str) -> Batch:
-        found = _BATCH_RE.match(text.strip())
-        if found is None or not 1 <= int(found.group(1)) <= int(found.group(2)):
+        found = fraction(text)
+        if found is None:
             raise HarnessError(
                 f"Bad batch {text!r}: expected I/K with 1 <= I <= K. Fix: leave --harness-batch "
                 f"to the harness (it runs each batch in its own process)."
             )
-        return cls(int(found.group(1)), int(found.group(2)))
+        return cls(*found)
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
