@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
+
+
+def case_registry(tmp_path: Path, models: list[str]) -> Path:
+    """A project of embedded cases in the recipe's layout, each with its committed golden
+    (recorded on another machine); returns its registry."""
+    folder = tmp_path / "models"
+    (folder / "2.13.keras").mkdir(parents=True)
+    entries = {}
+    for model in models:
+        shutil.copy(ROOT / f"golden/{model}/model.2.13.keras", folder / f"2.13.keras/{model}.keras")
+        shutil.copytree(
+            ROOT / f"golden/{model}",
+            folder / "golden" / model,
+            ignore=shutil.ignore_patterns("*.keras", "*.lock"),
+        )
+        entries[model] = {"paths": {"2.13.keras": f"models/2.13.keras/{model}.keras"}}
+    registry = folder / "model_registry.json"
+    registry.write_text(json.dumps({"models": entries}))
+    return registry
 
 
 def results_file(build: Path, env: str) -> Path:

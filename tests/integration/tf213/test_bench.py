@@ -3,16 +3,14 @@ TensorFlow 2.13; the numbers themselves are the benchmark's, not the test's)."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_convert
+from tests.helpers import case_registry, run_convert
 
 pytestmark = pytest.mark.tensorflow
 pytest.importorskip("tensorflow")
@@ -21,20 +19,7 @@ MODEL = "dense_regression"
 
 
 def test_p2_and_p3_print_their_ratios(tmp_path: Path) -> None:
-    models = tmp_path / "models"
-    (models / "2.13.keras").mkdir(parents=True)
-    shutil.copy(ROOT / f"golden/{MODEL}/model.2.13.keras", models / f"2.13.keras/{MODEL}.keras")
-    shutil.copytree(
-        ROOT / f"golden/{MODEL}",
-        models / "golden" / MODEL,
-        ignore=shutil.ignore_patterns("*.keras"),
-    )
-    registry = models / "model_registry.json"
-    registry.write_text(
-        json.dumps(
-            {"models": {MODEL: {"paths": {"2.13.keras": f"models/2.13.keras/{MODEL}.keras"}}}}
-        )
-    )
+    registry = case_registry(tmp_path, [MODEL])
     build = tmp_path / "build"
     assert run_convert(registry, build).returncode == 0
     result = subprocess.run(

@@ -12,7 +12,7 @@ import pytest
 from harness.core.results import Cell
 from harness.core.sharding import shard_of
 from harness.report import matrix
-from tests.helpers import run_convert, run_suite
+from tests.helpers import case_registry, run_convert, run_suite
 
 pytestmark = pytest.mark.tensorflow
 pytest.importorskip("tensorflow")
@@ -24,19 +24,7 @@ MODELS = ("dense_regression", "two_heads", "multi_io")
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """Three embedded cases with their committed goldens, converted once."""
-    models = tmp_path / "models"
-    (models / "2.13.keras").mkdir(parents=True)
-    entries = {}
-    for model in MODELS:
-        shutil.copy(ROOT / f"golden/{model}/model.2.13.keras", models / f"2.13.keras/{model}.keras")
-        shutil.copytree(
-            ROOT / f"golden/{model}",
-            models / "golden" / model,
-            ignore=shutil.ignore_patterns("*.keras", "*.lock"),
-        )
-        entries[model] = {"paths": {"2.13.keras": f"models/2.13.keras/{model}.keras"}}
-    registry = models / "model_registry.json"
-    registry.write_text(json.dumps({"models": entries}))
+    registry = case_registry(tmp_path, list(MODELS))
     result = run_convert(registry, tmp_path / "build")
     assert result.returncode == 0, result.stderr[-2000:]
     return registry

@@ -9,8 +9,6 @@ fails on both.
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ import pytest
 from harness.core.locations import converted_path
 from harness.core.results import read_results
 from harness.report import matrix
-from tests.helpers import run_convert, run_suite
+from tests.helpers import case_registry, run_convert, run_suite
 
 pytestmark = pytest.mark.tensorflow
 pytest.importorskip("tensorflow")
@@ -30,20 +28,7 @@ KINDS = {"native": None, "avx2": "AVX2"}
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """One embedded case with its committed golden (recorded on another machine)."""
-    models = tmp_path / "models"
-    (models / "2.13.keras").mkdir(parents=True)
-    shutil.copy(ROOT / f"golden/{MODEL}/model.2.13.keras", models / f"2.13.keras/{MODEL}.keras")
-    shutil.copytree(
-        ROOT / f"golden/{MODEL}",
-        models / "golden" / MODEL,
-        ignore=shutil.ignore_patterns("*.keras", "*.lock"),
-    )
-    registry = models / "model_registry.json"
-    registry.write_text(
-        json.dumps(
-            {"models": {MODEL: {"paths": {"2.13.keras": f"models/2.13.keras/{MODEL}.keras"}}}}
-        )
-    )
+    registry = case_registry(tmp_path, [MODEL])
     result = run_convert(registry, tmp_path / "build")
     assert result.returncode == 0, result.stderr[-2000:]
     return registry
