@@ -17,3 +17,4 @@ if not installed():  # else the entry point's plugin already adds the same envir
     tox_extend_envs = _PLUGIN.tox_extend_envs
     tox_add_core_config = _PLUGIN.tox_add_core_config
     tox_add_env_config = _PLUGIN.tox_add_env_config
+    tox_after_run_commands = _PLUGIN.tox_after_run_commands

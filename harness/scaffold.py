@@ -226,7 +226,7 @@ pass_env =
     XLA_FLAGS
     TF_XLA_FLAGS
 set_env =
-    HARNESS_ENV = {{env_name}}
+    HARNESS_ENV = {{harness_env}}
     HARNESS_REGISTRY = {{tox_root}}/{registry}
     PYTHONHASHSEED = 0
     TF_USE_LEGACY_KERAS = {{harness_legacy_keras}}

@@ -18,7 +18,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.core.config import Config, Environment, load_config
@@ -30,6 +30,8 @@ REQUIREMENTS = "requirements"
 #: in a project set up by ``keras-harness init``: the harness itself, as that project installs it
 #: (a path, a git URL or a wheel), installed into every environment beside its lock file
 HARNESS_REQUIREMENT = f"{REQUIREMENTS}/harness.txt"
+STEP_SUFFIX = "-step"
+STEP_LABEL = "step"
 VERIFY_TOOLS = ("pytest", "filelock", "pytest-xdist", "pytest-timeout")
 UV_COMPILE = (
     "pip",
@@ -53,6 +55,11 @@ class ToxEnv:
     depends: tuple[str, ...]
     deps: tuple[str, ...]
     legacy: bool
+    #: the harness environment it runs as (``HARNESS_ENV``): its own name, or for a step
+    #: environment the environment whose steps it runs
+    base: str = ""
+    #: the commands, when not tox.ini's (a step environment's)
+    commands: tuple[str, ...] = ()
 
 
 def source_envs(config: Config) -> list[str]:
@@ -61,13 +68,15 @@ def source_envs(config: Config) -> list[str]:
     return [name for name, env in config.environments.items() if env.version == version]
 
 
-def depends(config: Config, name: str, sources: list[str]) -> list[str]:
+def depends(
+    config: Config, name: str, sources: list[str], *, steps_only: bool = False
+) -> list[str]:
     """The environments that write what ``name`` reads: the source models and goldens (written
-    by ``sources``), every step on the way to a route it verifies, and every step on the way to
-    a step it runs."""
+    by ``sources``), every step on the way to a route it verifies (not with ``steps_only``), and
+    every step on the way to a step it runs."""
     source = Spec.parse(DEFAULT_SOURCE)
     needed = set(sources)
-    wanted = [config.routes[route].spec for route in config.environment(name).verify]
+    wanted = [] if steps_only else [config.routes[r].spec for r in config.environment(name).verify]
     wanted += [step.source for step in config.steps_for(name)]
     for spec in wanted:
         for step in config.lineage(spec, source) or []:
@@ -114,7 +123,7 @@ def tox_env(
     else:  # pinned TensorFlow/Keras, tools unpinned, until `tox -e pin` writes the lock
         deps = tuple(requirements_in(env).split())
         description = f"{env.description} (NOT LOCKED: run tox -e pin): {role}"
-    return ToxEnv(env.name, description, tuple(labels), tuple(needs), deps, env.legacy)
+    return ToxEnv(env.name, description, tuple(labels), tuple(needs), deps, env.legacy, env.name)
 
 
 def tox_envs(config: Config, root: Path) -> list[ToxEnv]:
@@ -137,6 +146,54 @@ def tox_envs(config: Config, root: Path) -> list[ToxEnv]:
         tox_env(config, config.environments[name], root, needs[name], name in sources)
         for name in ordered
     ]
+
+
+def step_name(env: str) -> str:
+    """The tox environment that runs only the steps (and the cases) of ``env``."""
+    return f"{env}{STEP_SUFFIX}"
+
+
+def step_envs(config: Config, root: Path) -> list[ToxEnv]:
+    """One tox environment per environment that writes files (a step, or the source's cases and
+    goldens): the same lock in a venv of its own, ``keras-harness convert`` and nothing else, so
+    that the main job (``tox p``) runs the chain of steps first and then every verification side
+    by side, none waiting for another's verification."""
+    sources = source_envs(config)
+    made = []
+    for env in tox_envs(config, root):
+        is_source = env.name in sources
+        steps = config.steps_for(env.name)
+        if not steps and not is_source:
+            continue
+        needs = depends(config, env.name, sources, steps_only=True)
+        commands: tuple[str, ...] = ("keras-harness cases",) if is_source else ()
+        commands += (f"keras-harness convert --env {env.name}",)
+        written = ", ".join(f"{s.source} -> {s.target}" for s in steps) or "no steps"
+        what = "build the cases, " if is_source else ""
+        made.append(
+            ToxEnv(
+                step_name(env.name),
+                f"{env.name}'s steps only ({what}{written}), for the main job (tox p)",
+                (STEP_LABEL,),
+                tuple(step_name(n) for n in needs),
+                env.deps,
+                env.legacy,
+                env.name,
+                commands,
+            )
+        )
+    return made
+
+
+def main_job(config: Config, root: Path, seconds: dict[str, float]) -> list[ToxEnv]:
+    """The main job's environments: the step environments (in the chain's order), then every
+    environment, each depending on all step environments and on no other verification, the
+    longest first by ``seconds`` (the last run's, on this machine; unknown ones first, in
+    ``harness.toml``'s order), so that the longest verification does not start last."""
+    steps = step_envs(config, root)
+    after = tuple(env.name for env in steps)
+    verify = sorted(tox_envs(config, root), key=lambda env: -seconds.get(env.name, float("inf")))
+    return steps + [replace(env, depends=after) for env in verify]
 
 
 def lock_problem(config: Config, env: Environment, root: Path) -> str | None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness import toxenvs
 from harness.core.config import load_config
 from tests.test_toxenvs import ROOT, with_one_more_line
 
@@ -54,9 +55,53 @@ def test_a_release_added_by_one_line_is_a_tox_environment(tmp_path: Path) -> Non
     assert "HARNESS_ENV=tf222" in text and "TF_USE_LEGACY_KERAS=0" in text
     gate = text.split("[testenv:matrix]")[1]
     gate_waits_for = gate.split("depends =")[1].split("labels =")[0].split()
-    assert sorted(gate_waits_for) == sorted(load_config(root / "harness.toml").environments)
+    config = load_config(root / "harness.toml")
+    environments = [env.name for env in toxenvs.tox_envs(config, root)]  # the chain's order
+    steps = [f"{name}-step" for name in STEPPED]
+    assert sorted(gate_waits_for) == sorted(environments + steps)
     default = tox(root, "l").stdout.split("\n\n")[0].splitlines()  # the env_list
-    assert [line.split(" ->")[0].strip() for line in default[-2:]] == ["tf222", "matrix"]
+    listed = [line.split(" ->")[0].strip() for line in default[1:]]
+    assert listed == [*steps, *environments, "matrix"]  # no seconds recorded yet
+
+
+#: the environments that write files: the source (cases, goldens) and every step's
+STEPPED = ["tf213", "tf215", "tf216-keras33", "tf216", "tf216-legacy", "tf217"]
+
+
+def depends_of(text: str, env: str) -> list[str]:
+    section = text.split(f"[testenv:{env}]\n")[1].split("\n[")[0]
+    return section.split("depends =")[1].split("commands =")[0].split()
+
+
+def test_the_main_job_runs_the_steps_first_then_every_verification_longest_first(
+    tmp_path: Path,
+) -> None:
+    root = project_copy(tmp_path)
+    (root / ".tox").mkdir()
+    (root / ".tox" / ".harness-seconds.json").write_text('{"tf216-legacy": 400.5, "tf214": 80}')
+    keys = ("-k", "depends", "commands", "set_env")
+    main = tox(root, "config", *keys)  # the env_list, as tox and tox p run it
+    assert main.returncode == 0, main.stderr
+    steps = [f"{name}-step" for name in STEPPED]
+    assert depends_of(main.stdout, "tf216-legacy") == steps  # not tf216's verification
+    assert depends_of(main.stdout, "tf216-step") == ["tf213-step", "tf215-step"]
+    assert depends_of(main.stdout, "tf216-legacy-step") == ["tf213-step"]
+    step = main.stdout.split("[testenv:tf216-legacy-step]\n")[1].split("\n[")[0]
+    assert "commands = keras-harness convert --env tf216-legacy\n" in step
+    assert "HARNESS_ENV=tf216-legacy" in step and "TF_USE_LEGACY_KERAS=1" in step
+    source = main.stdout.split("[testenv:tf213-step]\n")[1].split("\n[")[0]
+    assert "commands =\n  keras-harness cases\n  keras-harness convert --env tf213\n" in source
+    default = tox(root, "l").stdout.split("\n\n")[0].splitlines()
+    listed = [line.split(" ->")[0].strip() for line in default[1:]]
+    # unknown seconds first (harness.toml's order), then the measured ones, longest first
+    assert listed[len(steps) :][-3:] == ["tf216-legacy", "tf214", "matrix"]
+    # a selection without the step environments keeps the depends between environments
+    alone = tox(root, "config", "-e", "tf216-legacy,tf222", *keys)
+    assert depends_of(alone.stdout, "tf216-legacy") == ["tf213", "tf215", "tf216"]
+    by_label = tox(root, "config", "-m", "verify", *keys)
+    assert depends_of(by_label.stdout, "tf216-legacy") == ["tf213", "tf215", "tf216"]
+    named = tox(root, "config", "-e", "tf216-step,tf216-legacy", *keys)
+    assert depends_of(named.stdout, "tf216-legacy") == steps
 
 
 def test_a_broken_harness_toml_is_one_clear_error(tmp_path: Path) -> None:
