@@ -143,3 +143,43 @@ def test_pin_check_names_the_stale_environment_and_exits_1(
         f"{config}. Fix: tox -e pin -- tf222\n"
     )
     assert cli.main(["--config", str(ROOT / "harness.toml"), "pin", "--check"]) == 0
+
+
+def test_the_writing_environments_get_step_environments_that_follow_the_chain() -> None:
+    config = load_config(ROOT / "harness.toml")
+    steps = {e.name: e for e in toxenvs.step_envs(config, ROOT)}
+    assert list(steps) == [
+        "tf213-step",
+        "tf215-step",
+        "tf216-keras33-step",
+        "tf216-step",
+        "tf216-legacy-step",
+        "tf217-step",
+    ]
+    assert steps["tf213-step"].commands == (
+        "keras-harness cases",
+        "keras-harness convert --env tf213",
+    )
+    assert steps["tf216-keras33-step"].depends == ("tf213-step", "tf215-step")
+    assert steps["tf217-step"].depends == ("tf213-step", "tf215-step")
+    assert steps["tf216-legacy-step"].base == "tf216-legacy" and steps["tf216-legacy-step"].legacy
+    assert steps["tf216-step"].deps == ("-r requirements/tf216.txt",)
+    assert steps["tf216-step"].labels == ("step",)
+
+
+def test_the_main_job_verifies_after_every_step_longest_first() -> None:
+    config = load_config(ROOT / "harness.toml")
+    job = toxenvs.main_job(config, ROOT, {"tf216-legacy": 526.2, "tf213": 186.5, "tf214": 85.0})
+    names = [env.name for env in job]
+    steps = [env.name for env in toxenvs.step_envs(config, ROOT)]
+    assert names[: len(steps)] == steps
+    unknown = [e for e in config.environments if e not in ("tf216-legacy", "tf213", "tf214")]
+    # no seconds: first, in the chain's order; then the measured ones, longest first
+    assert names[len(steps) :] == [
+        *[e.name for e in toxenvs.tox_envs(config, ROOT) if e.name in unknown],
+        "tf216-legacy",
+        "tf213",
+        "tf214",
+    ]
+    assert all(env.depends == tuple(steps) for env in job[len(steps) :])
+    assert {env.base for env in job[len(steps) :]} == set(config.environments)

@@ -114,3 +114,16 @@ def test_a_broken_harness_toml_is_one_clear_error(tmp_path: Path) -> None:
         "must be an exact version string. Received: 2.22. Fix: pin one release, e.g. tensorflow = "
         '"2.16.2".'
     )
+
+
+def test_each_environments_seconds_are_kept_for_the_next_runs_queue(tmp_path: Path) -> None:
+    from harness import tox_plugin
+
+    assert tox_plugin.read_seconds(tmp_path) == {}  # none yet: harness.toml's order
+    tox_plugin.write_seconds(tmp_path, "tf216-legacy", 526.23)
+    tox_plugin.write_seconds(tmp_path, "tf213", 186.5)
+    tox_plugin.write_seconds(tmp_path, "tf216-legacy", 400.04)  # the last run counts
+    assert tox_plugin.read_seconds(tmp_path) == {"tf213": 186.5, "tf216-legacy": 400.0}
+    assert [p.name for p in tmp_path.iterdir()] == [".harness-seconds.json"]  # no temp file left
+    (tmp_path / ".harness-seconds.json").write_text("{not json", encoding="utf-8")
+    assert tox_plugin.read_seconds(tmp_path) == {}  # it only orders a queue: unreadable is none

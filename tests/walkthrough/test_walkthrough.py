@@ -131,6 +131,16 @@ def test_the_walkthrough_on_a_fresh_project(tmp_path: Path) -> None:
     assert final.returncode == 0, final.stdout[-3000:]
     assert "Gate against golden/baseline.json: passed." in final.stdout
 
+    # the main job as CI runs it: the step environments first, then the verifications side by
+    # side, longest first by the seconds the plugin kept from the runs above, then the gate
+    seconds = json.loads((project / ".tox/.harness-seconds.json").read_text())
+    assert {"tf213", "tf216"} <= set(seconds), seconds
+    main = run("tox-p", ["tox", "p", "-p", "2"], project, env)
+    assert main.returncode == 0, main.stdout[-5000:] + main.stderr[-3000:]
+    report = [line.split(":")[0].strip() for line in main.stdout.splitlines() if ": OK (" in line]
+    assert report[0] == "tf213-step" and report[-1] == "matrix", report
+    assert {"tf213", "tf216"} <= set(report[1:-1]), report
+
     # P1 (bench/main_job.py) on this tiny project: it runs (its numbers are the benchmark's)
     bench = run(
         "bench-p1",
