@@ -138,15 +138,15 @@ def bare(registry_path: Path, build: Path, env: str, config_path: Path) -> None:
         except Exception:  # as the harness, the load is attempted; its failure is its cell
             continue
         targets = golden.y[0] if len(golden.y) == 1 else list(golden.y)
-        work = [
-            lambda: backend.predict(loaded, golden.x, golden.batch_size),
-            lambda: backend.evaluate(loaded, golden.x, golden.y, golden.batch_size),
-        ]
-        if route_name != "source":
-            work.append(lambda: loaded.train_on_batch(model_inputs(golden.x), targets))
-        for one in work:  # each attempted on its own, as the harness's checks are: a failed
+        works = ["predict", "evaluate"] + (["train"] if route_name != "source" else [])
+        for work in works:  # each attempted on its own, as the harness's checks are: a failed
             try:  # evaluate does not spare the train step its work
-                one()
+                if work == "predict":
+                    backend.predict(loaded, golden.x, golden.batch_size)
+                elif work == "evaluate":
+                    backend.evaluate(loaded, golden.x, golden.y, golden.batch_size)
+                else:
+                    loaded.train_on_batch(model_inputs(golden.x), targets)
             except Exception:
                 pass
 
