@@ -124,25 +124,26 @@ def render_markdown(
         "the model declares one.",
     )
     several = len({c.fingerprint for c in cells}) > 1
+    rank = {name: index for index, name in enumerate(route_order or [])}
+    # one pass over the cells (a row per model, runner and route; looking each row's cells up
+    # in all cells made the matrix of 21,000 cells take seconds)
+    rows_of: dict[str, set[tuple[str, str, str, str, str]]] = {}
+    by_route: dict[tuple[str, str, str, str, str], dict[str, Cell]] = {}
+    for c in cells:
+        if c.check in CHECKS:
+            rows_of.setdefault(c.model, set()).add(
+                (c.env, c.device, c.fingerprint, c.route, c.spec)
+            )
+        by_route.setdefault((c.model, c.env, c.device, c.fingerprint, c.route), {})[c.check] = c
     for model in models:
         lines += [f"## {model}", "", "| environment | route (spec) | " + " | ".join(CHECKS) + " |"]
         lines.append("|---|---|" + "---|" * len(CHECKS))
-        rank = {name: index for index, name in enumerate(route_order or [])}
         rows = sorted(
-            {
-                (c.env, c.device, c.fingerprint, c.route, c.spec)
-                for c in cells
-                if c.model == model and c.check in CHECKS
-            },
+            rows_of.get(model, set()),
             key=lambda row: (row[0], row[1], row[2], rank.get(row[3], len(rank)), row[3]),
         )
         for env, device, fingerprint, route, spec in rows:
-            by_check = {
-                c.check: c
-                for c in cells
-                if (c.model, c.env, c.device, c.fingerprint, c.route)
-                == (model, env, device, fingerprint, route)
-            }
+            by_check = by_route[(model, env, device, fingerprint, route)]
             texts = [cell_text(by_check[ch]) if ch in by_check else "—" for ch in CHECKS]
             where = f"{env}-{fingerprint}" if several and fingerprint else f"{env}-{device}"
             lines.append(f"| {where} | {route} ({spec}) | " + " | ".join(texts) + " |")
