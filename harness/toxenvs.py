@@ -31,6 +31,10 @@ REQUIREMENTS = "requirements"
 #: (a path, a git URL or a wheel), installed into every environment beside its lock file
 HARNESS_REQUIREMENT = f"{REQUIREMENTS}/harness.txt"
 STEP_SUFFIX = "-step"
+#: in the source's step environment: the ``replay`` checks, which write this runner's references
+#: (``build/references/<fingerprint>``) that every other environment compares with; the source
+#: environment's own complete run replaces the partial results file this leaves
+REPLAY = "pytest compat -p no:cacheprovider -n 1 --max-worker-restart 1000 --timeout 900 -k replay"
 STEP_LABEL = "step"
 VERIFY_TOOLS = ("pytest", "filelock", "pytest-xdist", "pytest-timeout")
 UV_COMPILE = (
@@ -154,8 +158,9 @@ def step_name(env: str) -> str:
 
 
 def step_envs(config: Config, root: Path) -> list[ToxEnv]:
-    """One tox environment per environment that writes files (a step, or the source's cases and
-    goldens): the same lock in a venv of its own, ``keras-harness convert`` and nothing else, so
+    """One tox environment per environment that writes files (a step, or the source's cases,
+    goldens and runner references): the same lock in a venv of its own, ``keras-harness
+    convert`` (and in the source, ``cases`` and the ``replay`` checks) and nothing else, so
     that the main job (``tox p``) runs the chain of steps first and then every verification side
     by side, none waiting for another's verification."""
     sources = source_envs(config)
@@ -168,8 +173,10 @@ def step_envs(config: Config, root: Path) -> list[ToxEnv]:
         needs = depends(config, env.name, sources, steps_only=True)
         commands: tuple[str, ...] = ("keras-harness cases",) if is_source else ()
         commands += (f"keras-harness convert --env {env.name}",)
+        if is_source:  # the runner references every other environment compares with
+            commands += (REPLAY,)
         written = ", ".join(f"{s.source} -> {s.target}" for s in steps) or "no steps"
-        what = "build the cases, " if is_source else ""
+        what = "build the cases, replay the source on this runner, " if is_source else ""
         made.append(
             ToxEnv(
                 step_name(env.name),

@@ -90,7 +90,11 @@ def test_the_main_job_runs_the_steps_first_then_every_verification_longest_first
     assert "commands = keras-harness convert --env tf216-legacy\n" in step
     assert "HARNESS_ENV=tf216-legacy" in step and "TF_USE_LEGACY_KERAS=1" in step
     source = main.stdout.split("[testenv:tf213-step]\n")[1].split("\n[")[0]
-    assert "commands =\n  keras-harness cases\n  keras-harness convert --env tf213\n" in source
+    assert (
+        "commands =\n  keras-harness cases\n  keras-harness convert --env tf213\n  pytest "
+        in source
+    )
+    assert source.split("commands =")[1].split("\n")[3].endswith(" -k replay")
     default = tox(root, "l").stdout.split("\n\n")[0].splitlines()
     listed = [line.split(" ->")[0].strip() for line in default[1:]]
     # unknown seconds first (harness.toml's order), then the measured ones, longest first
