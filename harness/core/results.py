@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,10 @@ class Cell:
         return self.status.split(":", 1)[0]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The cell's fields; the nested ``numbers`` and ``provenance`` are the cell's own, not
+        copies (every caller serialises the dict or replaces a key: ``dataclasses.asdict``
+        deep-copied 43,000 cells' provenance in one gate, a third of its time)."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_json(cls, data: Any, *, source: Path) -> Cell:
@@ -123,6 +126,10 @@ class Cell:
                 f"error:<Type>, limitation:<id>, skipped:<reason> or not-produced:<step>."
             )
         return cell
+
+
+#: the fields of a cell, in order (its JSON form)
+_FIELDS = tuple(f.name for f in fields(Cell))
 
 
 #: what the renderings take from a cell, and the JSON types they need
