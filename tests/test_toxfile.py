@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -23,9 +24,12 @@ def project_copy(tmp_path: Path) -> Path:
 
 
 def tox(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # not the tox that runs these tests: its TOX_WORK_DIR would point this one at its .tox
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOX_")}
     return subprocess.run(
         [sys.executable, "-m", "tox", "-c", str(root / "tox.ini"), *args],
         cwd=root,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
