@@ -42,12 +42,16 @@ def test_a_text_vectorization_gets_texts_of_its_words() -> None:
     text = Consumer("tv", "TextVectorization", vocabulary=("cat", "dog"))
     (texts,), (how,) = generate_inputs([InputSpec("t", "string", (1,), (text,))])
     assert texts.shape[1:] == (1,) and len(texts) > 0
-    seen = set()
+    seen: set[str] = set()
+    lengths = set()
     for value in texts.ravel():
-        words = value.split(" ")
-        assert 1 <= len(words) <= 8 and set(words) <= {"cat", "dog"}
+        words = value.split(" ")  # an empty text or a doubled space leaves an "" word
+        assert set(words) <= {"cat", "dog"}, value
+        assert len(words) <= 8, value
         seen.update(words)
+        lengths.add(len(words))
     assert seen == {"cat", "dog"}  # both words drawn over the rows
+    assert len(lengths) > 1, lengths  # texts of several lengths, not one fixed length
     assert how.endswith("texts of 1-8 words of the 2-word vocabulary of TextVectorization 'tv'")
 
 
