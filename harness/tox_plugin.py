@@ -43,7 +43,7 @@ from tox.plugin import impl
 from tox.session.state import State
 from tox.tox_env.api import ToxEnv as TheirEnv
 
-from harness.core.config import load_config
+from harness.core.config import Config, load_config
 from harness.core.errors import HarnessError
 from harness.toxenvs import STEP_SUFFIX, ToxEnv, main_job, tox_envs
 
@@ -71,35 +71,44 @@ class Plugin:
 
     def __init__(self, root: Path | None):
         self.root = root
+        self._config: Config | None = None
         self._envs: list[ToxEnv] | None = None
         self._listed: list[ToxEnv] = []
+
+    @property
+    def config(self) -> Config | None:
+        """harness.toml, read once (None: a project without one)."""
+        if self._config is None and self.root is not None:
+            try:
+                self._config = load_config(self.root / "harness.toml")
+            except HarnessError as exc:
+                raise SystemExit(f"keras-harness tox plugin: {exc}") from None
+        return self._config
 
     @property
     def envs(self) -> list[ToxEnv]:
         """The environments of harness.toml, each with its own steps."""
         if self._envs is None:
-            self._envs = self._derive(lambda config, root: tox_envs(config, root))
+            config = self.config
+            self._envs = [] if config is None or self.root is None else tox_envs(config, self.root)
         return self._envs
 
-    def _derive(self, how: Any) -> list[ToxEnv]:
-        if self.root is None:
-            return []
-        try:
-            return list(how(load_config(self.root / "harness.toml"), self.root))
-        except HarnessError as exc:
-            raise SystemExit(f"keras-harness tox plugin: {exc}") from None
+    def main_job(self, seconds: dict[str, float]) -> list[ToxEnv]:
+        """The step environments, then every environment depending on them only."""
+        config = self.config
+        return [] if config is None or self.root is None else main_job(config, self.root, seconds)
 
     @impl
     def tox_extend_envs(self) -> Iterable[str]:
-        return [env.name for env in self._derive(lambda config, root: main_job(config, root, {}))]
+        return [env.name for env in self.main_job({})]
 
     @impl
     def tox_add_core_config(self, core_conf: ConfigSet, state: State) -> None:
         if not self.envs:
             return
-        seconds = read_seconds(Path(core_conf["work_dir"]))
-        job = self._derive(lambda config, root: main_job(config, root, seconds))
-        self._listed = job if runs_steps(state, job) else self.envs + job[: -len(self.envs)]
+        job = self.main_job(read_seconds(Path(core_conf["work_dir"])))
+        steps = job[: len(job) - len(self.envs)]
+        self._listed = job if runs_steps(state) else steps + self.envs
         core_conf["env_list"].envs[:0] = [env.name for env in job]
         for env in self._listed:
             loader: dict[str, Any] = {
@@ -141,7 +150,7 @@ class Plugin:
         write_seconds(Path(tox_env.core["work_dir"]), tox_env.name, spent)
 
 
-def runs_steps(state: State, job: list[ToxEnv]) -> bool:
+def runs_steps(state: State) -> bool:
     """Whether this tox run selects the step environments: the env_list, ``-e ALL``, or ``-e``
     naming one of them (not ``-m``/``-f``, which select environments by label or factor)."""
     options = state.conf.options
