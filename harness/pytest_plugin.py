@@ -226,7 +226,7 @@ def harness_check(request: pytest.FixtureRequest, harness_verifier: Any) -> Any:
         from harness.verify.engine import perform_check
 
         with contextlib.suppress(Exception):  # a broken install is the check's own observation
-            runtime.import_tensorflow()  # quietly, before a custom object's module imports it
+            runtime.import_keras()  # quietly, before a custom object's module imports it
         ok, message, cell = perform_check(
             harness_verifier, item, golden_mode=_golden_mode(config), timeout=_timeout(config)
         )
@@ -246,7 +246,8 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
     verifier = config.stash[_VERIFIER]
     try:
-        runtime.check_environment(verifier.env.version, verifier.env.name, verifier.env.pins)
+        env = verifier.env
+        runtime.check_environment(env.version, env.name, env.pins, env.backend)
     except HarnessError as exc:
         raise pytest.UsageError(f"keras-harness: {exc}") from None
 

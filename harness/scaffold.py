@@ -176,7 +176,8 @@ def harness_toml(envs: list[str]) -> str:
 
 
 def _tf(environment: dict[str, object]) -> str:
-    return ".".join(str(environment["tensorflow"]).split(".")[:2])
+    """The TensorFlow major.minor of an ``[environments]`` line ("" on jax or torch)."""
+    return ".".join(str(environment.get("tensorflow", "")).split(".")[:2])
 
 
 def _environments(block: str, envs: list[str], routes: set[str]) -> str:
@@ -230,6 +231,7 @@ set_env =
     HARNESS_REGISTRY = {{tox_root}}/{registry}
     PYTHONHASHSEED = 0
     TF_USE_LEGACY_KERAS = {{harness_legacy_keras}}
+    KERAS_BACKEND = {{harness_keras_backend}}
 commands =
     keras-harness convert
     pytest compat -p no:cacheprovider -n {{env:HARNESS_WORKERS:1}} --max-worker-restart 1000 \

@@ -134,6 +134,12 @@ class Plugin:
             desc="TF_USE_LEGACY_KERAS for this environment (1 where harness.toml pins tf_keras)",
         )
         env_conf.add_config(
+            keys=["harness_keras_backend"],
+            of_type=str,
+            default=env.backend if env is not None else "tensorflow",
+            desc="KERAS_BACKEND for this environment (harness.toml's backend: jax, torch)",
+        )
+        env_conf.add_config(
             keys=["harness_env"],
             of_type=str,
             default=env.base if env is not None else env_conf.name,

@@ -64,6 +64,8 @@ class ToxEnv:
     base: str = ""
     #: the commands, when not tox.ini's (a step environment's)
     commands: tuple[str, ...] = ()
+    #: ``KERAS_BACKEND``: tensorflow, or jax / torch in an environment without TensorFlow
+    backend: str = "tensorflow"
 
 
 def source_envs(config: Config) -> list[str]:
@@ -117,6 +119,8 @@ def tox_env(
     labels = [f"keras{env.keras}", "verify"]
     if not config.steps_for(env.name) and not is_source:
         labels.append("verify-only")
+    if not env.tensorflow:
+        labels.append(env.backend)
     lock = lock_path(root, env.name)
     role = _role(config, env, is_source)
     if lock.exists():
@@ -127,7 +131,16 @@ def tox_env(
     else:  # pinned TensorFlow/Keras, tools unpinned, until `tox -e pin` writes the lock
         deps = tuple(requirements_in(env).split())
         description = f"{env.description} (NOT LOCKED: run tox -e pin): {role}"
-    return ToxEnv(env.name, description, tuple(labels), tuple(needs), deps, env.legacy, env.name)
+    return ToxEnv(
+        env.name,
+        description,
+        tuple(labels),
+        tuple(needs),
+        deps,
+        env.legacy,
+        env.name,
+        backend=env.backend,
+    )
 
 
 def tox_envs(config: Config, root: Path) -> list[ToxEnv]:

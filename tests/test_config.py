@@ -165,7 +165,8 @@ def test_tf_keras_makes_a_keras2_legacy_environment(tmp_path: Path) -> None:
         (
             'tf222 = { tensorflow = "2.22.0", kears = "3.16.0" }',
             " has unknown keys ['kears']. Fix: use only "
-            "['tensorflow', 'keras', 'tf_keras', 'version', 'verify', 'description'].",
+            "['tensorflow', 'keras', 'tf_keras', 'version', 'verify', 'description', "
+            "'backend', 'jax', 'torch'].",
         ),
         (
             'tf222 = { tensorflow = "2.22.0", version = "2.21" }',

@@ -99,5 +99,6 @@ def test_an_unknown_selector_is_refused(tmp_path: Path, scope: str, pattern: str
         load_catalogue(path)
     assert str(info.value) == (
         f"[[limitation]] #1 in {path} (optimizer-state-lost): unknown selector {pattern!r} in "
-        f"applies_to.{scope}. Fix: use '@keras2' or '@keras3' in environments only."
+        f"applies_to.{scope}. Fix: use '@keras2', '@keras3', '@tensorflow', '@jax', '@torch' in "
+        f"environments only."
     )

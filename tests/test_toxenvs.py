@@ -26,7 +26,7 @@ def with_one_more_line(tmp_path: Path, line: str = NEW_RELEASE) -> Path:
     at = text.index("\n\n# ---- steps")  # the end of [environments]
     (tmp_path / "harness.toml").write_text(text[:at] + "\n" + line + text[at:], encoding="utf-8")
     (tmp_path / "requirements").mkdir()
-    for path in (ROOT / "requirements").glob("tf*.*"):
+    for path in (ROOT / "requirements").glob("*.*"):
         (tmp_path / "requirements" / path.name).write_bytes(path.read_bytes())
     return tmp_path / "harness.toml"
 

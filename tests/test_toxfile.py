@@ -48,6 +48,7 @@ def test_a_release_added_by_one_line_is_a_tox_environment(tmp_path: Path) -> Non
         "tf220",
         "tf221",
         "tf221-keras315",
+        "keras315-jax",
         "tf222",
     ]
     shown = tox(root, "config", "-e", "tf222,matrix", "-k", "deps", "depends", "labels", "set_env")
@@ -57,6 +58,11 @@ def test_a_release_added_by_one_line_is_a_tox_environment(tmp_path: Path) -> Non
     assert "depends =\n  tf213\n  tf215\n  tf216\n  tf216-keras33\n  tf217\n" in text
     assert "labels =\n  keras3\n  verify\n  verify-only\n" in text
     assert "HARNESS_ENV=tf222" in text and "TF_USE_LEGACY_KERAS=0" in text
+    assert "KERAS_BACKEND=tensorflow" in text
+    jax = tox(root, "config", "-e", "keras315-jax", "-k", "labels", "set_env")
+    assert jax.returncode == 0, jax.stderr
+    assert "labels =\n  jax\n  keras3\n  verify\n  verify-only\n" in jax.stdout
+    assert "KERAS_BACKEND=jax" in jax.stdout and "HARNESS_ENV=keras315-jax" in jax.stdout
     gate = text.split("[testenv:matrix]")[1]
     gate_waits_for = gate.split("depends =")[1].split("labels =")[0].split()
     config = load_config(root / "harness.toml")

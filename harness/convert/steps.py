@@ -97,7 +97,7 @@ def run_env_steps(
     models: list[str] | None = None,
 ) -> list[StepRecord]:
     environment = config.environment(env)
-    runtime.check_environment(environment.version, env, environment.pins)
+    runtime.check_environment(environment.version, env, environment.pins, environment.backend)
     records: list[StepRecord] = []
     steps = config.steps_for(env)
     repairs = config.path.parent / DEFAULT_REPAIRS

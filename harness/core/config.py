@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,13 @@ from harness.core.files import read_toml
 from harness.core.specs import Spec
 
 DEFAULT_CONFIG = "harness.toml"
+TENSORFLOW = "tensorflow"
+#: Keras 3 backends an environment may run; each but TensorFlow is pinned by its own key (the
+#: backend's name) and installed without TensorFlow
+BACKEND_PINS = ("jax", "torch")
+BACKENDS = (TENSORFLOW, *BACKEND_PINS)
+#: what each backend's pin installs (jax and jaxlib are released together)
+BACKEND_DISTS = {"jax": ("jax", "jaxlib"), "torch": ("torch",)}
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,14 @@ class Environment:
     verify: tuple[str, ...]
     description: str = ""
     pins: tuple[tuple[str, str], ...] = ()
+    #: the Keras 3 backend it runs (``KERAS_BACKEND``): ``tensorflow``, or ``jax`` / ``torch`` in
+    #: an environment without TensorFlow (its ``version`` is then empty: it writes no spec)
+    backend: str = "tensorflow"
+
+    @property
+    def tensorflow(self) -> bool:
+        """Whether TensorFlow is installed here (every environment but a jax/torch one)."""
+        return self.backend == TENSORFLOW
 
     @property
     def legacy(self) -> bool:
@@ -81,6 +96,9 @@ class Config:
     #: how far the golden may be from the source model replayed on another runner's hardware
     #: (``[numerics.cross_hardware]``); exact when not declared
     cross_hardware: Tolerance = field(default_factory=Tolerance)
+    #: how far Keras on another backend may move what the TensorFlow backend computes on the
+    #: same runner (``[numerics.backends.<backend>]``); exact when not declared
+    backend_tolerances: dict[str, Tolerance] = field(default_factory=dict)
 
     def environment(self, name: str) -> Environment:
         try:
@@ -203,6 +221,12 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
             )
         source = _spec(_require(table, "from", str, where, path), where, path)
         target = _spec(_require(table, "to", str, where, path), where, path)
+        if not environments[env].tensorflow:
+            raise ConfigError(
+                f"{where} in {path} runs in {env}, a {environments[env].backend} environment "
+                f"without TensorFlow, which writes no spec. Fix: run the step in a TensorFlow "
+                f"environment; {env} verifies what the steps wrote."
+            )
         if target.version != environments[env].version:
             raise ConfigError(
                 f"{where} in {path} writes {target} in {env}, which writes version "
@@ -254,18 +278,40 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
                 f"{step.name}. Fix: give each spec one producer."
             )
         producers[step.target] = step
+    derived = keras3_routes(routes, steps, environments)
+    for name, environment in environments.items():
+        if environment.verify == (_KERAS3_ROUTES,):
+            environments[name] = replace(environment, verify=derived)
     known = {"routes", "environments", "steps", "numerics"}
     extra = {k: v for k, v in data.items() if k not in known}
-    return Config(path, environments, steps, routes, extra, _numerics(data, path))
+    cross_hardware, backends = _numerics(data, path)
+    return Config(path, environments, steps, routes, extra, cross_hardware, backends)
 
 
-def _numerics(data: dict[str, Any], path: Path) -> Tolerance:
-    """``[numerics.cross_hardware]``: ``max_abs`` and/or ``max_ulp``, with a ``reason``."""
+def _numerics(data: dict[str, Any], path: Path) -> tuple[Tolerance, dict[str, Tolerance]]:
+    """``[numerics.cross_hardware]`` and ``[numerics.backends.<backend>]``: each ``max_abs``
+    and/or ``max_ulp``, with a ``reason``."""
     example = "[numerics.cross_hardware] with max_abs, max_ulp and reason"
-    table = _table(data, "numerics", dict, path, example).get("cross_hardware")
-    if table is None:
-        return Tolerance()
-    where = "[numerics.cross_hardware]"
+    numerics = _table(data, "numerics", dict, path, example)
+    table = numerics.get("cross_hardware")
+    cross = Tolerance() if table is None else _tolerance(table, "[numerics.cross_hardware]", path)
+    backends = _entry_table(
+        numerics.get("backends", {}), "[numerics.backends]", path, "[numerics.backends.jax]"
+    )
+    unknown = sorted(set(backends) - set(BACKEND_PINS))
+    if unknown:
+        raise ConfigError(
+            f"[numerics.backends] in {path} names unknown backend {unknown[0]!r}. Received: "
+            f"{sorted(backends)}. Fix: use one of {list(BACKEND_PINS)}."
+        )
+    return cross, {
+        name: _tolerance(value, f"[numerics.backends.{name}]", path)
+        for name, value in backends.items()
+    }
+
+
+def _tolerance(table: Any, where: str, path: Path) -> Tolerance:
+    example = f"{where} with max_abs, max_ulp and reason"
     table = _entry_table(table, where, path, example)
     unknown = sorted(set(table) - {"max_abs", "max_ulp", "reason"})
     reason = table.get("reason")
@@ -287,8 +333,18 @@ def _numerics(data: dict[str, Any], path: Path) -> Tolerance:
     return Tolerance(float(max_abs), int(max_ulp), reason)
 
 
-_ENV_KEYS = ("tensorflow", "keras", "tf_keras", "version", "verify", "description")
-_PIN = re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?(\.post\d+)?$")
+_ENV_KEYS = (
+    "tensorflow",
+    "keras",
+    "tf_keras",
+    "version",
+    "verify",
+    "description",
+    "backend",
+    *BACKEND_PINS,
+)
+#: an exact release, with a local label where a wheel index names one (torch's ``2.13.0+cpu``)
+_PIN = re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?(\.post\d+)?(\+[a-z0-9.]+)?$")
 
 
 def _pin(table: dict[str, Any], key: str, where: str, path: Path) -> str | None:
@@ -317,6 +373,21 @@ def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) ->
     if unknown:
         raise ConfigError(
             f"{where} in {path} has unknown keys {unknown}. Fix: use only {list(_ENV_KEYS)}."
+        )
+    backend = table.get("backend", TENSORFLOW)
+    if backend not in BACKENDS:
+        raise ConfigError(
+            f"{where} in {path}: backend must be one of {list(BACKENDS)}. Received: "
+            f'{backend!r}. Fix: e.g. backend = "jax", or leave it out (TensorFlow).'
+        )
+    if backend != TENSORFLOW:
+        return _backend_environment(name, table, routes, backend, where, path)
+    stray = [key for key in BACKEND_PINS if key in table]
+    if stray:
+        raise ConfigError(
+            f"{where} in {path} pins {stray[0]} in a TensorFlow environment. Received: "
+            f'{table!r}. Fix: add backend = "{stray[0]}" (and drop tensorflow), or remove '
+            f"{stray[0]}."
         )
     tensorflow = _pin(table, "tensorflow", where, path)
     keras = _pin(table, "keras", where, path)
@@ -373,3 +444,65 @@ def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) ->
         elif keras is not None:
             description += f", Keras {keras}"
     return Environment(name, version, generation, tuple(verify), str(description), pins)
+
+
+def _backend_environment(
+    name: str, table: dict[str, Any], routes: dict[str, Route], backend: str, where: str, path: Path
+) -> Environment:
+    """A Keras 3 environment on JAX or PyTorch, e.g. ``keras315-jax = { keras = "3.15.1",
+    backend = "jax", jax = "0.10.2" }``: no TensorFlow, so it writes no spec (no steps, no
+    version); it verifies the Keras 3 routes (default: :func:`keras3_routes`, set once the
+    steps are read)."""
+    tf_keys: list[str] = [key for key in ("tensorflow", "tf_keras", "version") if key in table]
+    tf_keys += [key for key in BACKEND_PINS if key in table and key != backend]
+    if tf_keys:
+        raise ConfigError(
+            f"{where} in {path} runs Keras on {backend}, without TensorFlow, but sets "
+            f"{tf_keys[0]}. Received: {table!r}. Fix: remove {tf_keys[0]} (a {backend} "
+            f"environment pins keras and {backend} only)."
+        )
+    keras = _pin(table, "keras", where, path)
+    pinned = _pin(table, backend, where, path)
+    if keras is None or not keras.startswith("3.") or pinned is None:
+        raise ConfigError(
+            f"{where} in {path} needs an exact Keras 3 and {backend} release. Received: "
+            f"keras={table.get('keras')!r}, {backend}={table.get(backend)!r}. Fix: e.g. "
+            f'{name} = {{ keras = "3.15.1", backend = "{backend}", {backend} = '
+            f'"{"0.10.2" if backend == "jax" else "2.13.0+cpu"}" }}.'
+        )
+    pins = (("keras", keras), *((dist, pinned) for dist in BACKEND_DISTS[backend]))
+    verify = table.get("verify", [])
+    if not isinstance(verify, list) or not all(isinstance(r, str) for r in verify):
+        raise ConfigError(
+            f"{where} in {path}: verify must be a list of route names. Received: {verify!r}. "
+            f'Fix: e.g. verify = ["chain"], or leave it out (every Keras 3 route).'
+        )
+    description = table.get("description") or f"Keras {keras} on {backend} {pinned}, no TensorFlow"
+    unknown = [route for route in verify if route not in routes]
+    if unknown:
+        raise ConfigError(
+            f"{where} in {path} verifies unknown route {unknown[0]!r}. Received routes: "
+            f"{sorted(routes)}. Fix: add [routes.{unknown[0]}] or remove it from verify."
+        )
+    derived = (_KERAS3_ROUTES,) if "verify" not in table else tuple(verify)
+    return Environment(name, "", 3, derived, str(description), pins, backend)
+
+
+#: stands for the default routes of a jax/torch environment until the steps are read
+_KERAS3_ROUTES = "<keras3-routes>"
+
+
+def keras3_routes(
+    routes: dict[str, Route], steps: list[Step], environments: dict[str, Environment]
+) -> tuple[str, ...]:
+    """The routes to a ``.keras`` file that a Keras 3 step (TensorFlow backend) writes: what a
+    jax or torch environment loads by default (the chain's, the repaired route's)."""
+    writers = {step.target: environments[step.env] for step in steps}
+    return tuple(
+        route.name
+        for route in routes.values()
+        if route.spec.format == "keras"
+        and route.spec in writers
+        and writers[route.spec].keras == 3
+        and not writers[route.spec].legacy
+    )

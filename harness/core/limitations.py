@@ -2,7 +2,8 @@
 
 Each entry names what it applies to (environments, routes, models, checks; shell-style patterns;
 ``@keras2`` / ``@keras3`` among the environments select every environment of that Keras
-generation in ``harness.toml``) and its evidence: an exception type and message fragment, or an
+generation in ``harness.toml``, ``@tensorflow`` / ``@jax`` / ``@torch`` every one of that Keras
+backend) and its evidence: an exception type and message fragment, or an
 outcome such as ``optimizer-state-lost``. A non-pass observation in a cell is explained by
 exactly one entry or is a failure. A strict entry (the default) is expected wherever it applies:
 when a cell it applies to passes, the limitation no longer happens and the check fails until the
@@ -22,6 +23,8 @@ from harness.core.errors import LimitationsError
 from harness.core.files import read_toml
 
 DEFAULT_CATALOGUE = "limitations.toml"
+#: the ``applies_to.environments`` selectors: a Keras generation, or a Keras 3 backend
+SELECTORS = ("@keras2", "@keras3", "@tensorflow", "@jax", "@torch")
 _SCOPES = ("environments", "routes", "models", "checks")
 
 
@@ -45,15 +48,23 @@ class Limitation:
     strict: bool = True
 
     def applies(
-        self, *, env: str, route: str, model: str, check: str, keras: int | None = None
+        self,
+        *,
+        env: str,
+        route: str,
+        model: str,
+        check: str,
+        keras: int | None = None,
+        backend: str | None = None,
     ) -> bool:
         """Whether the entry covers the cell; ``keras`` is the environment's Keras generation,
-        which ``@keras2`` / ``@keras3`` patterns select."""
+        which ``@keras2`` / ``@keras3`` patterns select, ``backend`` its Keras backend, which
+        ``@tensorflow`` / ``@jax`` / ``@torch`` select."""
         values = {"environments": env, "routes": route, "models": model, "checks": check}
-        generation = f"@keras{keras}" if keras is not None else None
+        selected = {f"@keras{keras}" if keras is not None else "", f"@{backend or 'tensorflow'}"}
         return all(
             any(
-                pattern == generation
+                pattern in selected
                 if pattern.startswith("@")
                 else fnmatch.fnmatchcase(values[scope], pattern)
                 for pattern in self.applies_to[scope]
@@ -93,12 +104,21 @@ class Catalogue:
         )
 
     def applicable(
-        self, *, env: str, route: str, model: str, check: str, keras: int | None = None
+        self,
+        *,
+        env: str,
+        route: str,
+        model: str,
+        check: str,
+        keras: int | None = None,
+        backend: str | None = None,
     ) -> list[Limitation]:
         return [
             entry
             for entry in self.entries
-            if entry.applies(env=env, route=route, model=model, check=check, keras=keras)
+            if entry.applies(
+                env=env, route=route, model=model, check=check, keras=keras, backend=backend
+            )
         ]
 
 
@@ -156,10 +176,11 @@ def _parse(path: Path, index: int, raw: Any) -> Limitation:
                 f'Received: {patterns!r}. Fix: e.g. {scope} = ["*"], or leave it out.'
             )
         selectors = [p for p in patterns if p.startswith("@")]
-        if selectors and (scope != "environments" or set(selectors) - {"@keras2", "@keras3"}):
+        if selectors and (scope != "environments" or set(selectors) - set(SELECTORS)):
             raise LimitationsError(
                 f"{where} ({raw['id']}): unknown selector {selectors[0]!r} in "
-                f"applies_to.{scope}. Fix: use '@keras2' or '@keras3' in environments only."
+                f"applies_to.{scope}. Fix: use {', '.join(repr(s) for s in SELECTORS)} in "
+                f"environments only."
             )
         applies[scope] = tuple(patterns)
     evidence = raw.get("evidence")

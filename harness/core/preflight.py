@@ -93,8 +93,9 @@ def _check_catalogue(config: Config, catalogue: Catalogue) -> list[Finding]:
         for scope, known in names.items():
             for pattern in entry.applies_to[scope]:
                 if pattern.startswith("@"):
-                    generations = {f"@keras{env.keras}" for env in config.environments.values()}
-                    matched = pattern in generations
+                    selected = {f"@keras{env.keras}" for env in config.environments.values()}
+                    selected |= {f"@{env.backend}" for env in config.environments.values()}
+                    matched = pattern in selected
                 else:
                     matched = any(fnmatch.fnmatchcase(name, pattern) for name in known)
                 if not matched:
@@ -238,7 +239,7 @@ class _ModelCheck:
         if self.config is None:
             return set()
         known = sorted(
-            {env.version for env in self.config.environments.values()},
+            {env.version for env in self.config.environments.values() if env.tensorflow},
             key=lambda version: tuple(int(part) for part in version.split(".")),
         )
         unknown = {spec for spec in self.entry.paths if Spec.parse(spec).version not in known}

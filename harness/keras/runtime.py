@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import sys
@@ -29,6 +30,27 @@ def import_tensorflow() -> Any:
 
         tf.config.list_physical_devices("GPU")
     return tf
+
+
+def keras_backend() -> str:
+    """The Keras 3 backend this process runs (``KERAS_BACKEND``, which the tox plugin sets from
+    the environment's ``backend``; TensorFlow when unset, as Keras itself defaults)."""
+    return os.environ.get("KERAS_BACKEND", "") or "tensorflow"
+
+
+@functools.cache
+def import_keras() -> Any:
+    """The Keras the models load with, imported once: TensorFlow first (quietly, see
+    :func:`import_tensorflow`) on the TensorFlow backend; Keras 3 alone on jax or torch, whose
+    environments have no TensorFlow."""
+    if keras_backend() == "tensorflow":
+        import_tensorflow()
+    if not noise.verbose():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # jaxlib logs through absl too
+    noise.silence_python()
+    with noise.quiet_stderr():
+        import keras
+    return keras
 
 
 def _dist_version(name: str) -> str | None:
@@ -59,7 +81,7 @@ def keras_generation() -> int:
 
 @functools.cache
 def _versions() -> dict[str, str]:
-    return {
+    found = {
         "tensorflow": _dist_version("tensorflow") or _dist_version("tensorflow-cpu") or "?",
         "keras": keras_version(),
         "numpy": _dist_version("numpy") or "?",
@@ -67,6 +89,11 @@ def _versions() -> dict[str, str]:
         "python": platform.python_version(),
         "platform": f"{sys.platform}-{platform.machine()}",
     }
+    backend = keras_backend()
+    if backend != "tensorflow":  # a result names the backend that computed it, and its version
+        found["backend"] = backend
+        found[backend] = _dist_version(backend) or "?"
+    return found
 
 
 def versions() -> dict[str, str]:
@@ -76,7 +103,10 @@ def versions() -> dict[str, str]:
 
 
 def device() -> tuple[str, str]:
-    """``("gpu", name)`` when TensorFlow sees a GPU, else ``("cpu", processor)``."""
+    """``("gpu", name)`` when TensorFlow sees a GPU, else ``("cpu", processor)``. On jax or
+    torch the CPU (their environments install CPU builds)."""
+    if keras_backend() != "tensorflow":
+        return "cpu", cpu_model()
     tf = import_tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
@@ -87,7 +117,9 @@ def device() -> tuple[str, str]:
 
 def gpu_details() -> dict[str, str] | None:
     """The first GPU's name, compute capability and driver, and the CUDA/cuDNN versions of
-    this TensorFlow build; None without a GPU."""
+    this TensorFlow build; None without a GPU (or TensorFlow)."""
+    if keras_backend() != "tensorflow":
+        return None
     tf = import_tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
@@ -140,10 +172,19 @@ def infer_environment(environments: dict[str, tuple[str, int]]) -> str | None:
 
 
 def check_environment(
-    expected_version: str, env: str, pins: tuple[tuple[str, str], ...] = ()
+    expected_version: str,
+    env: str,
+    pins: tuple[tuple[str, str], ...] = (),
+    backend: str = "tensorflow",
 ) -> None:
     """Refuse to run when the installed TensorFlow is not the environment's, or when a
-    distribution that ``harness.toml`` pins for it is installed in another version."""
+    distribution that ``harness.toml`` pins for it is installed in another version. A jax or
+    torch environment must have no TensorFlow at all (what it proves is TF-free loading) and
+    run that backend."""
+    if backend != "tensorflow":
+        check_backend(env, backend)
+        check_pins(env, pins)
+        return
     installed = versions()["tensorflow"]
     if ".".join(installed.split(".")[:2]) != expected_version:
         raise EnvironmentMismatchError(
@@ -165,3 +206,20 @@ def check_pins(env: str, pins: tuple[tuple[str, str], ...]) -> None:
                 f"{found or 'not installed'} in {sys.prefix}. Fix: tox -e pin -- {env}, then "
                 f"recreate the environment (tox -r -e {env})."
             )
+
+
+def check_backend(env: str, backend: str) -> None:
+    """Refuse to run a jax/torch environment where TensorFlow is importable or Keras would pick
+    another backend."""
+    if importlib.util.find_spec("tensorflow") is not None:
+        raise EnvironmentMismatchError(
+            f"Environment {env} runs Keras on {backend} without TensorFlow. Received: "
+            f"TensorFlow importable in {sys.prefix}. Fix: recreate the environment from its "
+            f"lock file (tox -r -e {env}); nothing in it may install tensorflow."
+        )
+    if keras_backend() != backend:
+        raise EnvironmentMismatchError(
+            f"Environment {env} runs Keras on {backend}. Received: KERAS_BACKEND="
+            f"{os.environ.get('KERAS_BACKEND', '')!r}. Fix: run it through tox (tox -e {env}), "
+            f"which sets KERAS_BACKEND={backend}."
+        )

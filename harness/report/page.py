@@ -1,7 +1,7 @@
-"""A self-contained HTML page of the matrix: no network, filters by model, environment and
-status, and a details panel with each cell's numbers and provenance, why a failing cell fails
-(every limitation that applies, with its evidence: :mod:`harness.report.summary`) and, for a
-limitation, its title, evidence and workaround."""
+"""A self-contained HTML page of the matrix: no network, filters by model, environment, Keras
+backend and status, and a details panel with each cell's numbers and provenance, why a failing
+cell fails (every limitation that applies, with its evidence: :mod:`harness.report.summary`)
+and, for a limitation, its title, evidence and workaround."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any
 
 from harness.core.results import CHECKS, SOURCE_CHECKS, Cell, CellKey
-from harness.report.render import compact, counts, sort_rows
+from harness.report.render import backend_of, compact, counts, sort_rows
 
 COLOURS = {
     "pass": "#2e7d32",
@@ -63,6 +63,7 @@ def render_html(
             {
                 **row,
                 "kind": cell.kind,
+                "backend": backend_of(cell),
                 "text": cell_label(cell),
                 "index": index,
                 **({"why": why[cell.run_key]} if why.get(cell.run_key) else {}),
@@ -82,6 +83,7 @@ def render_html(
         "__MODELS__": _options(sorted({c.model for c in cells})),
         "__ENVS__": _options(sorted({f"{c.env}-{c.fingerprint or c.device}" for c in cells})),
         "__KINDS__": _options([k for k in kinds if kinds[k]]),
+        "__BACKENDS__": _options(sorted({backend_of(c) for c in cells})),
         "__HEAD__": "".join(f"<th>{html.escape(check)}</th>" for check in CHECKS + SOURCE_CHECKS),
         "__DATA__": data,
     }

@@ -81,8 +81,8 @@ def render_markdown(
     runners = runner_summaries(cells)
     lines += ["## Environments", ""]
     lines += [
-        "| environment | device | runner | TensorFlow | Keras | numpy |",
-        "|---|---|---|---|---|---|",
+        "| environment | device | runner | TensorFlow | Keras | backend | numpy |",
+        "|---|---|---|---|---|---|---|",
     ]
     for env, device, fingerprint in envs:
         sample = next(
@@ -90,9 +90,13 @@ def render_markdown(
         )
         versions = sample.provenance.get("versions", {})
         name = sample.provenance.get("device_name")
+        backend = backend_of(sample)
+        if backend != "tensorflow":  # no TensorFlow installed: the backend's own version
+            backend = f"{backend} {versions.get(backend, '?')}"
+        tensorflow = versions.get("tensorflow", "?") if backend == "tensorflow" else "—"
         lines.append(
             f"| {env} | {device}{f' ({name})' if name else ''} | {fingerprint or '—'} | "
-            f"{versions.get('tensorflow', '?')} | {versions.get('keras', '?')} | "
+            f"{tensorflow} | {versions.get('keras', '?')} | {backend} | "
             f"{versions.get('numpy', '?')} |"
         )
     lines.append("")
@@ -284,6 +288,7 @@ CSV_COLUMNS = (
     "detail",
     "tensorflow",
     "keras",
+    "backend",
     "device_name",
     "runner",
     "fingerprint",
@@ -291,6 +296,12 @@ CSV_COLUMNS = (
     "compared_with",
     "lineage",
 )
+
+
+def backend_of(cell: Cell) -> str:
+    """The Keras backend that computed ``cell``: ``jax`` or ``torch`` where its versions say
+    so, else TensorFlow (Keras 2, and Keras 3 on its default backend)."""
+    return str(cell.provenance.get("versions", {}).get("backend", "tensorflow"))
 
 
 def render_csv(cells: list[Cell]) -> str:
@@ -319,6 +330,7 @@ def render_csv(cells: list[Cell]) -> str:
                 c.detail,
                 versions.get("tensorflow", ""),
                 versions.get("keras", ""),
+                backend_of(c),
                 c.provenance.get("device_name", ""),
                 c.provenance.get("runner", ""),
                 c.fingerprint,

@@ -42,13 +42,14 @@ class Judge:
     config: Config | None = None
 
     def scope(self, env: str, route: str, model: str, check: str) -> Scope:
-        keras = None
+        keras, backend = None, None
         if self.config is not None:
             try:
-                keras = self.config.environment(env).keras
+                environment = self.config.environment(env)
+                keras, backend = environment.keras, environment.backend
             except HarnessError:  # an environment this configuration no longer has
-                keras = None
-        return Scope(env, base_route(route), model, check, keras)
+                keras, backend = None, None
+        return Scope(env, base_route(route), model, check, keras, backend)
 
     def _strict(self, cell: Cell) -> list[str]:
         scope = self.scope(cell.env, cell.route, cell.model, cell.check)

@@ -69,18 +69,25 @@ class Classification:
 @dataclass(frozen=True)
 class Scope:
     """The cell a limitation may apply to; ``route`` is the configured route (no +registered),
-    ``keras`` the environment's Keras generation (for ``@keras2`` / ``@keras3``)."""
+    ``keras`` the environment's Keras generation (for ``@keras2`` / ``@keras3``), ``backend``
+    its Keras backend (for ``@tensorflow`` / ``@jax`` / ``@torch``)."""
 
     env: str
     route: str
     model: str
     check: str
     keras: int | None = None
+    backend: str | None = None  # the environment's Keras backend (``@jax``, ``@torch``)
 
     def applicable(self, catalogue: Catalogue) -> list[Limitation]:
         """The entries of ``catalogue`` that apply to this cell."""
         return catalogue.applicable(
-            env=self.env, route=self.route, model=self.model, check=self.check, keras=self.keras
+            env=self.env,
+            route=self.route,
+            model=self.model,
+            check=self.check,
+            keras=self.keras,
+            backend=self.backend,
         )
 
     def value(self, scope: str) -> str:
@@ -97,7 +104,12 @@ class Scope:
             scope
             for scope in _SCOPES
             if not replace(entry, applies_to={**_ANYWHERE, scope: entry.applies_to[scope]}).applies(
-                env=self.env, route=self.route, model=self.model, check=self.check, keras=self.keras
+                env=self.env,
+                route=self.route,
+                model=self.model,
+                check=self.check,
+                keras=self.keras,
+                backend=self.backend,
             )
         )
 

@@ -91,8 +91,9 @@ _BACKENDS: dict[int, Backend] = {}
 
 
 def backend() -> Backend:
-    """The backend of the Keras generation installed here (imports TensorFlow)."""
-    runtime.import_tensorflow()
+    """The backend of the Keras generation installed here (imports Keras, and TensorFlow
+    unless Keras runs on jax or torch)."""
+    runtime.import_keras()
     generation = 3 if runtime.keras_generation() >= 3 else 2
     if generation not in _BACKENDS:
         module = importlib.import_module(f"harness.keras.formats.keras{generation}")
@@ -114,7 +115,7 @@ def release() -> None:
     built again) and a full collection costs about 0.35 s, while together they kept only about
     1 MB per model (what TensorFlow itself keeps is left to batches of processes,
     :mod:`harness.verify.processes`). A no-op before TensorFlow is imported."""
-    if "tensorflow" not in sys.modules:
+    if "keras" not in sys.modules and "tensorflow" not in sys.modules:
         return
     now = resident_mb()
     if now is None or not _collected_at or now - _collected_at[-1] > COLLECT_AFTER_MB:
