@@ -250,3 +250,20 @@ def test_the_matrix_shows_the_backend() -> None:
     header, row = render_csv([jax]).splitlines()
     assert header.split(",")[12:15] == ["tensorflow", "keras", "backend"]
     assert row.split(",")[12:15] == ["?", "3.15.1", "jax"]
+
+
+def test_the_committed_docs_name_the_backend_and_its_version(tmp_path: Path) -> None:
+    from harness.report.docs import versions_of
+
+    config = load_config(ROOT / "harness.toml")
+    versions = versions_of(
+        config.environment("keras315-jax"), ROOT / "requirements", "keras315-jax"
+    )
+    assert versions == {
+        "tensorflow": "?",
+        "keras": "3.15.1",
+        "numpy": versions["numpy"],
+        "backend": "jax",
+        "jax": "0.10.2",
+    }
+    assert "backend" not in versions_of(config.environment("tf216"), ROOT / "requirements", "x")

@@ -30,6 +30,7 @@ def test_every_limitation_cell_of_the_baseline_is_one_its_entry_applies_to() -> 
             model=key.model,
             check=key.check,
             keras=env.keras,
+            backend=env.backend,
         ):
             wrong.append(f"{key.text}: {status}")
     assert wrong == []

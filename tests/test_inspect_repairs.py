@@ -58,5 +58,6 @@ def test_predicted_rules_repair_what_keras3_refused_in_this_file(model: str) -> 
     assert loads, "the baseline has no repaired cell for this model"
     if predicted:
         for (env, check), status in cells(model, "repaired").items():
-            if check == "load":
+            # on jax/torch a load may need TensorFlow (backend-*: not about the repair)
+            if check == "load" and config.environments[env].tensorflow:
                 assert status == "pass", (env, status)

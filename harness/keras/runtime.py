@@ -40,11 +40,12 @@ def keras_backend() -> str:
 
 @functools.cache
 def import_keras() -> Any:
-    """The Keras the models load with, imported once: TensorFlow first (quietly, see
-    :func:`import_tensorflow`) on the TensorFlow backend; Keras 3 alone on jax or torch, whose
-    environments have no TensorFlow."""
+    """What the models load with, imported once, quietly: on the TensorFlow backend TensorFlow
+    (:func:`import_tensorflow`: Keras 2, tf_keras and Keras 3 alike, each imported by the
+    module that uses it), on jax or torch Keras 3 alone (their environments have no
+    TensorFlow)."""
     if keras_backend() == "tensorflow":
-        import_tensorflow()
+        return import_tensorflow()
     if not noise.verbose():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # jaxlib logs through absl too
     noise.silence_python()

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.core.config import Config
+from harness.core.config import Config, Environment
 from harness.core.errors import HarnessError
 from harness.core.files import read_bytes, read_text
 from harness.core.limitations import Catalogue
@@ -79,9 +79,12 @@ COMPAT_INTRO = (
 )
 
 
-def pinned_versions(requirements: Path, env: str, legacy: bool) -> dict[str, str]:
+def pinned_versions(
+    requirements: Path, env: str, legacy: bool, backend: str = "tensorflow"
+) -> dict[str, str]:
     """TensorFlow, Keras (tf_keras where ``legacy``) and numpy as pinned in
-    ``requirements/<env>.txt``."""
+    ``requirements/<env>.txt``; on jax or torch the backend and its version instead of
+    TensorFlow (as a run records them: :func:`harness.keras.runtime.versions`)."""
     pins: dict[str, str] = {}
     path = requirements / f"{env}.txt"
     if path.exists() or path.is_symlink():
@@ -92,16 +95,26 @@ def pinned_versions(requirements: Path, env: str, legacy: bool) -> dict[str, str
             if sep:
                 pins[name.strip().lower()] = version.split(";")[0].strip()
     keras = pins.get("tf-keras") if legacy else pins.get("keras")
-    return {
+    versions = {
         "tensorflow": pins.get("tensorflow", "?"),
         "keras": keras or "?",
         "numpy": pins.get("numpy", "?"),
     }
+    if backend != "tensorflow":
+        versions |= {"backend": backend, backend: pins.get(backend, "?")}
+    return versions
+
+
+def versions_of(environment: Environment | None, requirements: Path, env: str) -> dict[str, str]:
+    """The pinned versions of ``env`` (an environment the configuration may no longer have)."""
+    if environment is None:
+        return pinned_versions(requirements, env, False)
+    return pinned_versions(requirements, env, environment.legacy, environment.backend)
 
 
 def baseline_cells(baseline: Baseline, config: Config, requirements: Path) -> list[Cell]:
     cells = []
-    legacy = {name for name, environment in config.environments.items() if environment.legacy}
+    environments = config.environments
     for key, value in baseline.items():
         model, env, device, route, check = key.model, key.env, key.device, key.route, key.check
         spec = str(config.routes[route].spec) if route in config.routes else route
@@ -115,7 +128,7 @@ def baseline_cells(baseline: Baseline, config: Config, requirements: Path) -> li
                 check,
                 str(value.get("status", "")),
                 numbers=dict(value.get("numbers", {})),
-                provenance={"versions": pinned_versions(requirements, env, env in legacy)},
+                provenance={"versions": versions_of(environments.get(env), requirements, env)},
             )
         )
     return cells
