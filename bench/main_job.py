@@ -67,7 +67,16 @@ def env_floor(project: Path, env: str, folder: Path) -> float:
 
 
 def work_floor(project: Path, env: str, build: Path) -> float:
-    """Seconds for one TensorFlow import and the bare work of every model, in ``env``."""
+    """Seconds for one TensorFlow (or Keras, on jax/torch) import and the bare work of every
+    model, in ``env``, with the environment's Keras as tox sets it (tf_keras, the backend)."""
+    from harness.core.config import load_config
+
+    environment = load_config(project / "harness.toml").environment(env)
+    settings = {
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_USE_LEGACY_KERAS": "1" if environment.legacy else "0",
+        "KERAS_BACKEND": environment.backend,
+    }
     python = project / ".tox" / env / "bin" / "python"
     registry = build / "models" / "model_registry.json"
     if not registry.exists():  # a user's project: its own registry
@@ -75,7 +84,7 @@ def work_floor(project: Path, env: str, build: Path) -> float:
     started = time.perf_counter()
     command = [str(python), str(ROOT / "bench/verify_scale.py"), "--env", env]
     command += ["--build", str(build), "--config", str(project / "harness.toml")]
-    run([*command, "--bare", str(registry)], project, {"TF_CPP_MIN_LOG_LEVEL": "2"})
+    run([*command, "--bare", str(registry)], project, settings)
     return time.perf_counter() - started
 
 

@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "TF_USE_LEGACY_KERAS": "1" if environment.legacy else "0",
+        "KERAS_BACKEND": environment.backend,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     counts = [int(c) for c in args.counts.split(",")]
