@@ -425,17 +425,7 @@ def _environment(name: str, table: Any, routes: dict[str, Route], path: Path) ->
             for r in routes.values()
             if r.spec.version_key <= ceiling and r.keras in (None, generation)
         ]
-    if not isinstance(verify, list) or not all(isinstance(r, str) for r in verify):
-        raise ConfigError(
-            f"{where} in {path}: verify must be a list of route names. Received: {verify!r}. "
-            f'Fix: e.g. verify = ["chain"], or leave it out (every route it can load).'
-        )
-    for route in verify:
-        if route not in routes:
-            raise ConfigError(
-                f"{where} in {path} verifies unknown route {route!r}. Received routes: "
-                f"{sorted(routes)}. Fix: add [routes.{route}] or remove it from verify."
-            )
+    _check_verify(verify, routes, "every route it can load", where, path)
     description = table.get("description")
     if description is None:
         description = f"TensorFlow {tensorflow or version}"
@@ -472,20 +462,28 @@ def _backend_environment(
         )
     pins = (("keras", keras), *((dist, pinned) for dist in BACKEND_DISTS[backend]))
     verify = table.get("verify", [])
+    _check_verify(verify, routes, "every Keras 3 route", where, path)
+    description = table.get("description") or f"Keras {keras} on {backend} {pinned}, no TensorFlow"
+    derived = (_KERAS3_ROUTES,) if "verify" not in table else tuple(verify)
+    return Environment(name, "", 3, derived, str(description), pins, backend)
+
+
+def _check_verify(
+    verify: Any, routes: dict[str, Route], default: str, where: str, path: Path
+) -> None:
+    """Refuse an environment's ``verify`` that is not a list of known route names
+    (``default``: what leaving it out verifies)."""
     if not isinstance(verify, list) or not all(isinstance(r, str) for r in verify):
         raise ConfigError(
             f"{where} in {path}: verify must be a list of route names. Received: {verify!r}. "
-            f'Fix: e.g. verify = ["chain"], or leave it out (every Keras 3 route).'
+            f'Fix: e.g. verify = ["chain"], or leave it out ({default}).'
         )
-    description = table.get("description") or f"Keras {keras} on {backend} {pinned}, no TensorFlow"
-    unknown = [route for route in verify if route not in routes]
-    if unknown:
-        raise ConfigError(
-            f"{where} in {path} verifies unknown route {unknown[0]!r}. Received routes: "
-            f"{sorted(routes)}. Fix: add [routes.{unknown[0]}] or remove it from verify."
-        )
-    derived = (_KERAS3_ROUTES,) if "verify" not in table else tuple(verify)
-    return Environment(name, "", 3, derived, str(description), pins, backend)
+    for route in verify:
+        if route not in routes:
+            raise ConfigError(
+                f"{where} in {path} verifies unknown route {route!r}. Received routes: "
+                f"{sorted(routes)}. Fix: add [routes.{route}] or remove it from verify."
+            )
 
 
 #: stands for the default routes of a jax/torch environment until the steps are read
