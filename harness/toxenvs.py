@@ -36,6 +36,8 @@ STEP_SUFFIX = "-step"
 #: environment's own complete run replaces the partial results file this leaves
 REPLAY = "pytest compat -p no:cacheprovider -n 1 --max-worker-restart 1000 --timeout 900 -k replay"
 STEP_LABEL = "step"
+#: where torch's CPU builds (``torch==X+cpu``) are served: PyPI has only the CUDA build
+TORCH_WHEELS = "https://download.pytorch.org/whl/torch/"
 VERIFY_TOOLS = ("pytest", "filelock", "pytest-xdist", "pytest-timeout")
 UV_COMPILE = (
     "pip",
@@ -289,13 +291,24 @@ def pin(
                 raise ConfigError(
                     f"uv could not lock {source} (exit {done.returncode}): "
                     f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}. "
-                    f"Fix: check the pins of {name} in {config.path} exist on PyPI."
+                    f"Fix: {_where_from(env, config.path)}"
                 )
             os.replace(temp, lock)
         finally:
             Path(temp).unlink(missing_ok=True)
         compiled.append(name)
     return compiled
+
+
+def _where_from(env: Environment, path: Path) -> str:
+    """Where the pins of ``env`` come from, as the fix of a failed lock."""
+    local = [f"{dist}=={version}" for dist, version in env.pins if "+" in version]
+    if local:  # a build with a local label (torch's +cpu) is on its project's index, not PyPI
+        return (
+            f"{', '.join(local)} is not on PyPI: point uv at a folder or page of wheels that "
+            f'holds it, e.g. UV_FIND_LINKS={TORCH_WHEELS} (README, "Backends"), and run again.'
+        )
+    return f"check the pins of {env.name} in {path} exist on PyPI."
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.core.compare import Tolerance
-from harness.core.config import load_config
+from harness.core.config import BACKEND_DISTS, load_config
 from harness.core.errors import ConfigError, EnvironmentMismatchError
 from harness.core.limitations import Limitation
 from harness.keras import runtime
@@ -174,13 +174,16 @@ def test_tox_labels_the_backend_and_passes_it_on(tmp_path: Path) -> None:
 def test_the_projects_backend_environments_lock_no_tensorflow() -> None:
     config = load_config(ROOT / "harness.toml")
     backends = [env for env in config.environments.values() if not env.tensorflow]
-    assert [env.name for env in backends] == ["keras315-jax"]
+    assert [env.name for env in backends] == ["keras315-jax", "keras315-torch"]
     for env in backends:
         locked = lock_path(ROOT, env.name).read_text(encoding="utf-8").split()
         names = {line.split("==")[0] for line in locked if "==" in line}
-        assert {"keras", "jax", "jaxlib"} <= names
+        assert {"keras", *BACKEND_DISTS[env.backend]} <= names
         assert not {n for n in names if n.startswith(("tensorflow", "tf-keras", "tf_keras"))}
+        # torch's CPU build: no CUDA libraries (several GB) in a CPU environment
+        assert not {n for n in names if n.startswith("nvidia")}
         assert env.backend in config.backend_tolerances  # measured, with its reason
+    assert "torch==2.13.0+cpu" in lock_path(ROOT, "keras315-torch").read_text(encoding="utf-8")
 
 
 def test_a_backend_environment_refuses_tensorflow_and_another_backend(

@@ -121,6 +121,20 @@ def test_a_failed_resolution_keeps_the_old_lock(tmp_path: Path) -> None:
     assert not [p for p in os.listdir(tmp_path / "requirements") if p.startswith(".")]
 
 
+def test_a_failed_lock_of_a_local_build_says_where_its_wheels_are(tmp_path: Path) -> None:
+    config = load_config(with_one_more_line(tmp_path))
+    uv = fake_uv(tmp_path, 'echo "torch==2.13.0+cpu was not found" >&2; exit 1')
+    with pytest.raises(ConfigError) as info:
+        toxenvs.pin(config, tmp_path, ["keras315-torch"], uv, upgrade=True)
+    assert str(info.value) == (
+        f"uv could not lock {tmp_path / 'requirements' / 'keras315-torch.in'} (exit 1): "
+        "torch==2.13.0+cpu was not found. Fix: torch==2.13.0+cpu is not on PyPI: point uv at "
+        "a folder or page of wheels that holds it, e.g. "
+        'UV_FIND_LINKS=https://download.pytorch.org/whl/torch/ (README, "Backends"), and run '
+        "again."
+    )
+
+
 def test_an_environment_that_drifted_from_its_pins_is_refused() -> None:
     installed = importlib.metadata.version("pytest")
     runtime.check_pins("tf999", (("pytest", installed),))

@@ -49,6 +49,7 @@ def test_a_release_added_by_one_line_is_a_tox_environment(tmp_path: Path) -> Non
         "tf221",
         "tf221-keras315",
         "keras315-jax",
+        "keras315-torch",
         "tf222",
     ]
     shown = tox(root, "config", "-e", "tf222,matrix", "-k", "deps", "depends", "labels", "set_env")
