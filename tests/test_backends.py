@@ -27,6 +27,8 @@ spec = "2.16-tfkeras.keras"
 keras = 2
 [routes.chain-h5]
 spec = "2.15.h5"
+[routes.savedmodel]
+spec = "2.13.savedmodel"
 
 [environments]
 tf213 = { tensorflow = "2.13.1", keras = "2.13.1" }
@@ -51,6 +53,10 @@ to = "2.16.keras"
 env = "tf216-legacy"
 from = "2.13.h5"
 to = "2.16-tfkeras.keras"
+[[steps]]
+env = "tf213"
+from = "2.13.keras"
+to = "2.13.savedmodel"
 """
 
 
@@ -65,8 +71,9 @@ def test_a_jax_line_pins_keras_and_jax_and_verifies_the_keras3_routes(tmp_path: 
     env = load_config(path).environment("k-jax")
     assert (env.backend, env.keras, env.version, env.tensorflow) == ("jax", 3, "", False)
     assert env.pins == (("keras", "3.15.1"), ("jax", "0.10.2"), ("jaxlib", "0.10.2"))
-    # the .keras a Keras 3 step wrote; not the tf_keras .keras, not the .h5 routes
-    assert env.verify == ("chain",)
+    # the .keras a Keras 3 step wrote and the exported SavedModel (which only TensorFlow
+    # serves); not the tf_keras .keras, not the .h5 routes
+    assert env.verify == ("chain", "savedmodel")
     assert env.description == "Keras 3.15.1 on jax 0.10.2, no TensorFlow"
     assert requirements_in(env).splitlines()[:3] == [
         "keras==3.15.1",
@@ -119,8 +126,8 @@ def test_a_torch_line_takes_a_local_wheel_label_and_its_own_routes(tmp_path: Pat
         (
             'k = { keras = "3.15.1", backend = "jax", jax = "0.10.2", verify = ["nope"] }',
             "[environments.k] in {path} verifies unknown route 'nope'. Received routes: "
-            "['chain', 'chain-h5', 'source-h5', 'tf-keras']. Fix: add [routes.nope] or remove "
-            "it from verify.",
+            "['chain', 'chain-h5', 'savedmodel', 'source-h5', 'tf-keras']. Fix: add "
+            "[routes.nope] or remove it from verify.",
         ),
     ],
 )
@@ -137,7 +144,7 @@ def test_a_backend_environment_runs_no_step(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value) == (
-        f"[[steps]] #5 in {path} runs in k, a jax environment without TensorFlow, which writes "
+        f"[[steps]] #6 in {path} runs in k, a jax environment without TensorFlow, which writes "
         f"no spec. Fix: run the step in a TensorFlow environment; k verifies what the steps wrote."
     )
 

@@ -493,14 +493,21 @@ _KERAS3_ROUTES = "<keras3-routes>"
 def keras3_routes(
     routes: dict[str, Route], steps: list[Step], environments: dict[str, Environment]
 ) -> tuple[str, ...]:
-    """The routes to a ``.keras`` file that a Keras 3 step (TensorFlow backend) writes: what a
-    jax or torch environment loads by default (the chain's, the repaired route's)."""
+    """What a jax or torch environment loads by default: every route to a ``.keras`` file that a
+    Keras 3 step (TensorFlow backend) writes (the chain's, the repaired route's), and every
+    exported SavedModel, which Keras 3 serves only on TensorFlow (TFSMLayer): its cells show,
+    per model, that serving it needs TensorFlow."""
     writers = {step.target: environments[step.env] for step in steps}
     return tuple(
         route.name
         for route in routes.values()
-        if route.spec.format == "keras"
-        and route.spec in writers
-        and writers[route.spec].keras == 3
-        and not writers[route.spec].legacy
+        if route.spec in writers
+        and (
+            route.spec.format == "savedmodel"
+            or (
+                route.spec.format == "keras"
+                and writers[route.spec].keras == 3
+                and not writers[route.spec].legacy
+            )
+        )
     )

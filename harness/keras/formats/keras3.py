@@ -60,16 +60,17 @@ def load_savedmodel(path: Path, *, custom_objects: dict[str, Any], trusted: bool
         custom_objects,
         trusted,
     )  # harness.core.safety refused the folder unless the model is trusted
+    keras = _keras()
+    # first, so that on jax/torch Keras itself refuses (TFSMLayer runs on TensorFlow alone)
+    layer = keras.layers.TFSMLayer(str(path), call_endpoint="serving_default")
     import tensorflow as tf
 
-    keras = _keras()
     signature = tf.saved_model.load(str(path)).signatures["serving_default"]
     _, specs = signature.structured_input_signature
     inputs = {
         name: keras.Input(shape=spec.shape[1:], dtype=spec.dtype.name, name=name)
         for name, spec in specs.items()
     }
-    layer = keras.layers.TFSMLayer(str(path), call_endpoint="serving_default")
     if len(inputs) == 1:
         (only,) = inputs.values()
         return keras.Model(only, layer(only))
@@ -114,10 +115,10 @@ def evaluate(
 
 
 def train_step(
-    model: Any, x: list[np.ndarray], y: list[np.ndarray]
+    model: Any, x: list[np.ndarray], y: list[np.ndarray], *, restore: bool = True
 ) -> tuple[dict[str, float], list[tuple[str, np.ndarray]], int | None, list[str]]:
     """``common.train_step`` with string inputs fed as tensors (see the module's docstring)."""
-    return common.train_step(model, feedable(x), y)
+    return common.train_step(model, feedable(x), y, restore=restore)
 
 
 def layer_outputs(model: Any, x: list[np.ndarray], batch_size: int) -> list[tuple[str, list[Any]]]:
