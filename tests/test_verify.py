@@ -183,3 +183,24 @@ def test_every_check_is_one_class() -> None:
     assert sorted(CHECK_TYPES) == sorted(CHECKS + SOURCE_CHECKS)
     no_model = [name for name, kind in CHECK_TYPES.items() if not kind.needs_model]
     assert no_model == ["replay", "expected", "names"]
+
+
+def test_a_model_that_took_its_train_step_is_loaded_again_by_a_later_check(
+    verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.verify import loading
+
+    opened: list[object] = []
+
+    def open_model(*args: object) -> object:
+        opened.append(object())
+        return opened[-1]
+
+    monkeypatch.setattr(loading, "open_model", open_model)
+    route = loading.route_named(verifier.config, "direct-keras")
+    first = verifier.load("m", route)
+    assert verifier.load("m", route) is first and len(opened) == 1  # one load per route
+    first.trained = True  # the train step keeps its weights (no restore): the file is read again
+    again = verifier.load("m", route)
+    assert again is not first and again.model is opened[1] and not again.trained
+    assert verifier.load("m", route) is again and len(opened) == 2

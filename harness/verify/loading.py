@@ -109,7 +109,7 @@ class Models:
 
     def load(self, model: str, route: Route) -> Loaded:
         key = (model, route.name)
-        if key in self._loaded:
+        if key in self._loaded and not self._loaded[key].trained:
             return self._loaded[key]
         loaded = Loaded()
         try:

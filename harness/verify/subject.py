@@ -35,6 +35,8 @@ class Loaded:
     predictions: list[Any] | None = None
     predict_error: Exception | None = None
     not_produced: Any = None  # loading.NotProduced: the route's file was never written
+    #: the model took a train step and was not put back: a later check loads the file again
+    trained: bool = False
 
 
 class Services(Protocol):
