@@ -402,8 +402,18 @@ def cmd_init(args: argparse.Namespace) -> int:
     for line in plan.found.skipped:
         print(f"not registered: {line}")
     print(f"environments: {', '.join(plan.envs)} (harness.toml); the harness: {requirement}")
+    registry = (models / "model_registry.json").relative_to(project).as_posix()
+    print(f"check: keras-harness validate --registry {registry} (no TensorFlow, seconds)")
     print("next: tox -e record (the goldens), tox (every environment and the matrix), then")
     print("      tox -e matrix -- --update-baseline once the matrix is reviewed")
+    lines = tomllib.loads(plan.files["harness.toml"])["environments"]
+    if any(line.get("backend") == "torch" for line in lines.values()):
+        from harness.toxenvs import TORCH_WHEELS
+
+        print(
+            "torch: torch's CPU build is not on PyPI: set UV_FIND_LINKS="
+            f'{TORCH_WHEELS} (or a folder holding the wheel) for tox (README, "Backends")'
+        )
     return 0
 
 

@@ -13,7 +13,9 @@ such file, and writes nothing):
   into its own environment), the commands of each environment, ``record`` and ``matrix``;
 - ``compat/test_compat.py``: the verification suite's one test function;
 - ``limitations.toml`` and ``repairs.toml``: the shipped catalogue and repair rules, the
-  project's own from now on;
+  project's own from now on; the catalogue cut to what can happen in the environments and routes
+  chosen (an entry none of them can meet is left out, a pattern nothing matches is dropped from
+  its list), so that ``keras-harness validate`` finds nothing stale in it;
 - ``models/model_registry.json``: one entry per model file found in the recipe's layout,
   ``models/<spec>/<id>.<format>`` (``models/2.13.keras/run_01.keras``), with ``inputs/<id>.npz``
   and ``expected/<id>.json``/``.npz`` where they exist; every file it does not register is
@@ -24,13 +26,16 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from harness.core.atomic import atomic_open
+from harness.core.config import Config, load_config
 from harness.core.errors import ConfigError, HarnessError
+from harness.core.preflight import matches_some
 from harness.core.registry import MODEL_ID_RE
 from harness.core.specs import DEFAULT_SOURCE, Spec
 
@@ -318,6 +323,45 @@ class Plan:
     envs: list[str]
 
 
+#: the scopes of a catalogue entry that name what ``harness.toml`` defines
+_CUT_SCOPES = ("environments", "routes")
+_ENTRY = "[[limitation]]\n"
+
+
+def catalogue_for(text: str, config: Config) -> str:
+    """The catalogue ``text`` cut to ``config``: each entry's ``environments`` and ``routes``
+    lists keep the patterns that match something of ``config``; an entry whose list loses every
+    pattern cannot apply there and is left out. Everything else is kept as written."""
+    head, *entries = text.split(_ENTRY)
+    kept = [head]
+    for entry in entries:
+        scopes = tomllib.loads(_ENTRY + entry)["limitation"][0].get("applies_to", {})
+        lines = entry.split("\n")
+        applies = True
+        for scope in _CUT_SCOPES:
+            patterns = scopes.get(scope)
+            if patterns is None:
+                continue
+            matched = [p for p in patterns if matches_some(config, scope, p)]
+            if not matched:
+                applies = False
+                break
+            if matched != patterns:
+                at = next(i for i, line in enumerate(lines) if line.startswith(f"{scope} = "))
+                lines[at] = f"{scope} = {json.dumps(matched)}"
+        if applies:
+            kept.append("\n".join(lines))
+    return _ENTRY.join(kept)
+
+
+def _cut_config(text: str) -> Config:
+    """``harness.toml`` as ``init`` writes it, loaded (for what it defines)."""
+    with tempfile.TemporaryDirectory(prefix="keras-harness-init-") as folder:
+        path = Path(folder) / "harness.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_config(path)
+
+
 def plan_project(project: Path, *, models: Path, envs: list[str], requirement: str) -> Plan:
     """Every file ``init`` writes into ``project``, without writing any."""
     config_text = harness_toml(envs)
@@ -334,7 +378,7 @@ def plan_project(project: Path, *, models: Path, envs: list[str], requirement: s
         "harness.toml": config_text,
         "tox.ini": TOX_INI.format(requirement=requirement, registry=registry_path, source=source),
         "compat/test_compat.py": shipped("test_compat.py"),
-        "limitations.toml": shipped("limitations.toml"),
+        "limitations.toml": catalogue_for(shipped("limitations.toml"), _cut_config(config_text)),
         "repairs.toml": shipped("repairs.toml"),
         registry_path: json.dumps(registry, indent=2, sort_keys=True) + "\n",
         "requirements/harness.txt": requirement + "\n",

@@ -124,7 +124,19 @@ def test_init_writes_a_project_and_then_nothing_over_it(
     assert (tmp_path / "requirements/tf216.txt").read_text() == (
         ROOT / "requirements/tf216.txt"
     ).read_text()
-    assert (tmp_path / "limitations.toml").read_text() == (ROOT / "limitations.toml").read_text()
+    assert "check: keras-harness validate --registry models/model_registry.json" in out
+    assert "UV_FIND_LINKS" not in out  # no torch environment chosen
+    # the shipped catalogue cut to tf213 and tf216: validate finds nothing stale in it
+    from harness.core.preflight import validate
+
+    findings = validate(
+        tmp_path / "harness.toml",
+        tmp_path / "limitations.toml",
+        tmp_path / "models/model_registry.json",
+    )
+    assert [f.render() for f in findings if f.file.endswith("limitations.toml")] == []
+    assert 'id = "optimizer-state-lost"' in (tmp_path / "limitations.toml").read_text()
+    assert "@jax" not in (tmp_path / "limitations.toml").read_text()
     tox_ini = (tmp_path / "tox.ini").read_text()
     assert f"    {WHEEL_REQUIREMENT}\n" in tox_ini and "HARNESS_ENV = tf213" in tox_ini
     registry = Registry.load(tmp_path / "models/model_registry.json")
@@ -200,3 +212,63 @@ def test_record_without_tensorflow_is_one_line(
         "source environment: tox -e record (or tox -e tf213 -- -k golden).\n"
     )
     assert not (tmp_path / "models/golden").exists()
+
+
+def test_the_catalogue_is_cut_to_the_chosen_environments_and_routes(tmp_path: Path) -> None:
+    from harness.scaffold import _cut_config, catalogue_for, harness_toml
+
+    text = """# head, kept
+[[limitation]]
+id = "both"
+title = "t"
+[limitation.applies_to]
+environments = ["@keras3", "@jax", "tf9*"]
+routes = ["direct-h5", "chain"]
+[limitation.evidence]
+message = "m"
+
+[[limitation]]
+id = "gone"
+title = "t"
+[limitation.applies_to]
+environments = ["@torch"]
+[limitation.evidence]
+message = "m"
+
+[[limitation]]
+id = "everywhere"
+title = "t"
+[limitation.evidence]
+message = "m"
+"""
+    cut = catalogue_for(text, _cut_config(harness_toml(["tf213", "tf216"])))
+    assert cut == text.replace('["@keras3", "@jax", "tf9*"]', '["@keras3"]').replace(
+        '["direct-h5", "chain"]', '["direct-h5"]'
+    ).replace(
+        """[[limitation]]
+id = "gone"
+title = "t"
+[limitation.applies_to]
+environments = ["@torch"]
+[limitation.evidence]
+message = "m"
+
+""",
+        "",
+    )
+
+
+def test_init_with_a_torch_environment_says_where_its_wheel_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models_folder(tmp_path)
+    envs = "tf213,tf215,tf216,keras315-torch"
+    argv = ["init", "--project", str(tmp_path), "--envs", envs, "--harness", WHEEL_REQUIREMENT]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(
+        "torch: torch's CPU build is not on PyPI: set "
+        "UV_FIND_LINKS=https://download.pytorch.org/whl/torch/ (or a folder holding the wheel) "
+        'for tox (README, "Backends")\n'
+    )
+    assert (tmp_path / "requirements/keras315-torch.txt").is_file()

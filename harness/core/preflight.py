@@ -79,9 +79,21 @@ def validate(config_path: Path, catalogue_path: Path, registry_path: Path) -> li
     return findings
 
 
-def _check_catalogue(config: Config, catalogue: Catalogue) -> list[Finding]:
+def matches_some(config: Config, scope: str, pattern: str) -> bool:
+    """Whether an ``applies_to.environments`` / ``routes`` pattern selects anything of
+    ``config``: a name pattern some environment or route matches, or a ``@`` selector (a Keras
+    generation, a backend) one environment has."""
     import fnmatch
 
+    if scope == "environments" and pattern.startswith("@"):
+        selected = {f"@keras{env.keras}" for env in config.environments.values()}
+        selected |= {f"@{env.backend}" for env in config.environments.values()}
+        return pattern in selected
+    known = config.environments if scope == "environments" else config.routes
+    return any(fnmatch.fnmatchcase(name, pattern) for name in known)
+
+
+def _check_catalogue(config: Config, catalogue: Catalogue) -> list[Finding]:
     findings = []
     names = {
         "environments": list(config.environments),
@@ -92,13 +104,7 @@ def _check_catalogue(config: Config, catalogue: Catalogue) -> list[Finding]:
         line = _line_of(text, f'id = "{entry.id}"')
         for scope, known in names.items():
             for pattern in entry.applies_to[scope]:
-                if pattern.startswith("@"):
-                    selected = {f"@keras{env.keras}" for env in config.environments.values()}
-                    selected |= {f"@{env.backend}" for env in config.environments.values()}
-                    matched = pattern in selected
-                else:
-                    matched = any(fnmatch.fnmatchcase(name, pattern) for name in known)
-                if not matched:
+                if not matches_some(config, scope, pattern):
                     findings.append(
                         Finding(
                             "error",
