@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -158,6 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="dense_regression", help="the model copied")
     parser.add_argument("--build", default="build", help="the main job's build folder")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="pairs per N, in alternating order (harness first, then bare first): each pair's "
+        "P2 and their median, for a machine whose speed drifts between runs",
+    )
+    parser.add_argument(
         "--registry", help="the model's registry (default: the embedded cases' in --build)"
     )
     parser.add_argument(
@@ -202,20 +210,36 @@ def main(argv: list[str] | None = None) -> int:
             suite += ["-p", "no:cacheprovider", "-n", "1", "--max-worker-restart", "1000"]
             suite += ["--registry", str(registry), "--build-dir", str(work)]
             suite += ["--harness-config", str(Path(args.config).resolve())]
-            harness = measured(suite, env=env)
             script = [sys.executable, __file__, "--env", args.env, "--build", str(work)]
             script += ["--config", str(Path(args.config).resolve())]
-            floor = measured([*script, "--bare", str(registry)], env=env)
+            bare_work = [*script, "--bare", str(registry)]
+            ratios = []
+            for turn in range(1 if warming else max(1, args.repeat)):
+                if turn % 2 == 0:
+                    harness = measured(suite, env=env)
+                    floor = measured(bare_work, env=env)
+                else:  # the other order: a drift of the machine's speed moves both ways
+                    floor = measured(bare_work, env=env)
+                    harness = measured(suite, env=env)
+                if warming:
+                    break
+                ratios.append(harness[0] / floor[0])
+                print(
+                    f"{args.env} {count:4d} models: harness {harness[0]:7.1f} s "
+                    f"{harness[1]:7.0f} MB (exit {harness[2]}) | bare {floor[0]:7.1f} s "
+                    f"{floor[1]:7.0f} MB | P2 harness/bare time {ratios[-1]:.2f}",
+                    flush=True,
+                )
         if warming:
             warming = False
             continue
         rows.append((count, harness, floor))
-        print(
-            f"{args.env} {count:4d} models: harness {harness[0]:7.1f} s {harness[1]:7.0f} MB"
-            f" (exit {harness[2]}) | bare {floor[0]:7.1f} s {floor[1]:7.0f} MB | "
-            f"P2 harness/bare time {harness[0] / floor[0]:.2f}",
-            flush=True,
-        )
+        if len(ratios) > 1:
+            print(
+                f"{args.env} {count:4d} models: P2 median of {len(ratios)} pairs "
+                f"{statistics.median(ratios):.2f} (from {min(ratios):.2f} to {max(ratios):.2f})",
+                flush=True,
+            )
     larger = [r for r in rows if r[0] > 1]  # P3: 30 (or the smallest) vs the largest
     if len(larger) >= 2:
         small, big = larger[0], larger[-1]

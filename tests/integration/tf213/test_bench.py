@@ -34,6 +34,8 @@ def test_p2_and_p3_print_their_ratios(tmp_path: Path) -> None:
             str(build),
             "--registry",
             str(registry),
+            "--repeat",
+            "2",
         ],
         capture_output=True,
         text=True,
@@ -43,6 +45,9 @@ def test_p2_and_p3_print_their_ratios(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     lines = result.stdout.splitlines()
-    assert [line.split()[1] for line in lines[:2]] == ["2", "3"], lines
-    assert all("(exit 0)" in line and "P2 harness/bare time" in line for line in lines[:2]), lines
-    assert lines[2].startswith("tf213 P3 peak RSS 3 / 2 models: harness "), lines
+    assert [line.split()[1] for line in lines] == ["2", "2", "2", "3", "3", "3", "P3"], lines
+    pairs = [lines[0], lines[1], lines[3], lines[4]]
+    assert all("(exit 0)" in line and "P2 harness/bare time" in line for line in pairs), lines
+    for median in (lines[2], lines[5]):  # two pairs each, in both orders: their median
+        assert " models: P2 median of 2 pairs " in median, lines
+    assert lines[6].startswith("tf213 P3 peak RSS 3 / 2 models: harness "), lines
