@@ -45,7 +45,7 @@ from tox.tox_env.api import ToxEnv as TheirEnv
 
 from harness.core.config import Config, load_config
 from harness.core.errors import HarnessError
-from harness.toxenvs import STEP_SUFFIX, ToxEnv, main_job, tox_envs
+from harness.toxenvs import STEP_SUFFIX, ToxEnv, main_job, torch_find_links, tox_envs
 
 GATE = "matrix"  # the tox.ini environment that merges every environment's results
 ENTRY_POINT = "keras_harness"  # this module's name in the ``tox`` entry-point group
@@ -139,6 +139,9 @@ class Plugin:
             default=env.backend if env is not None else "tensorflow",
             desc="KERAS_BACKEND for this environment (harness.toml's backend: jax, torch)",
         )
+        if env is not None and env.backend == "torch" and not os.environ.get("UV_FIND_LINKS"):
+            # torch's CPU build is not on PyPI: the install (and tox -e pin) needs its wheels
+            env_conf["set_env"].update({"UV_FIND_LINKS": torch_find_links()})
         env_conf.add_config(
             keys=["harness_env"],
             of_type=str,

@@ -38,6 +38,18 @@ REPLAY = "pytest compat -p no:cacheprovider -n 1 --max-worker-restart 1000 --tim
 STEP_LABEL = "step"
 #: where torch's CPU builds (``torch==X+cpu``) are served: PyPI has only the CUDA build
 TORCH_WHEELS = "https://download.pytorch.org/whl/torch/"
+#: a folder of wheels that this project's CI machines carry (torch's CPU build among them)
+LOCAL_WHEELS = Path("/opt/wheels")
+
+
+def torch_find_links() -> str:
+    """Where uv finds torch's CPU build when ``UV_FIND_LINKS`` is not set: the local folder of
+    wheels when it holds one, else PyTorch's wheel page."""
+    if any(LOCAL_WHEELS.glob("torch-*+cpu-*.whl")):
+        return str(LOCAL_WHEELS)
+    return TORCH_WHEELS
+
+
 VERIFY_TOOLS = ("pytest", "filelock", "pytest-xdist", "pytest-timeout")
 UV_COMPILE = (
     "pip",

@@ -199,3 +199,12 @@ def test_the_main_job_verifies_after_every_step_longest_first() -> None:
     ]
     assert all(env.depends == tuple(steps) for env in job[len(steps) :])
     assert {env.base for env in job[len(steps) :]} == set(config.environments)
+
+
+def test_torch_wheels_come_from_the_local_folder_else_pytorchs_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(toxenvs, "LOCAL_WHEELS", tmp_path)
+    assert toxenvs.torch_find_links() == "https://download.pytorch.org/whl/torch/"
+    (tmp_path / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").touch()
+    assert toxenvs.torch_find_links() == str(tmp_path)
