@@ -408,11 +408,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     print("      tox -e matrix -- --update-baseline once the matrix is reviewed")
     lines = tomllib.loads(plan.files["harness.toml"])["environments"]
     if any(line.get("backend") == "torch" for line in lines.values()):
-        from harness.toxenvs import TORCH_WHEELS
+        from harness.toxenvs import torch_find_links
 
         print(
-            "torch: torch's CPU build is not on PyPI: set UV_FIND_LINKS="
-            f'{TORCH_WHEELS} (or a folder holding the wheel) for tox (README, "Backends")'
+            f"torch: torch's CPU build is not on PyPI: tox takes it from {torch_find_links()} "
+            '(set UV_FIND_LINKS to use another folder or page; README, "Backends")'
         )
     return 0
 

@@ -266,9 +266,10 @@ def test_init_with_a_torch_environment_says_where_its_wheel_is(
     argv = ["init", "--project", str(tmp_path), "--envs", envs, "--harness", WHEEL_REQUIREMENT]
     assert main(argv) == 0
     out = capsys.readouterr().out
+    from harness.toxenvs import torch_find_links
+
     assert out.endswith(
-        "torch: torch's CPU build is not on PyPI: set "
-        "UV_FIND_LINKS=https://download.pytorch.org/whl/torch/ (or a folder holding the wheel) "
-        'for tox (README, "Backends")\n'
+        f"torch: torch's CPU build is not on PyPI: tox takes it from {torch_find_links()} (set "
+        'UV_FIND_LINKS to use another folder or page; README, "Backends")\n'
     )
     assert (tmp_path / "requirements/keras315-torch.txt").is_file()
