@@ -141,10 +141,11 @@ def train_step(
     finally:
         for layer, name, value in switched:
             setattr(layer, name, value)
-        for variable, value in zip(model.weights if restore else [], weights, strict=True):
-            variable.assign(value)
-        for variable, value in before:
-            variable.assign(value)
+        if restore:
+            for variable, value in zip(model.weights, weights, strict=True):
+                variable.assign(value)
+            for variable, value in before:
+                variable.assign(value)
     off = [f"{getattr(layer, 'name', '?')}.{name}={value}" for layer, name, value in switched]
     return metrics, after, iterations, off
 
