@@ -38,7 +38,7 @@ def test_batches_of_consecutive_models_cover_each_model_once() -> None:
 
 
 def test_models_per_process_and_batch_errors() -> None:
-    assert models_per_process(None) == 40 and models_per_process("0") == 0
+    assert models_per_process(None) == 100 and models_per_process("0") == 0
     with pytest.raises(HarnessError) as caught:
         models_per_process("many")
     assert str(caught.value) == (

@@ -68,3 +68,28 @@ def test_with_several_workers_each_model_stays_in_one_worker(project: pytest.Pyt
     assert sorted(ran) == ["dense_regression", "run_b", "run_c"], result.outlines[-30:]
     assert all(len(workers) == 1 for workers in ran.values()), ran
     assert len(set().union(*ran.values())) == 2  # both workers had models
+
+
+def test_a_worker_keeps_no_passing_reports(project: pytest.Pytester) -> None:
+    """In a harness session a worker's terminal reporter lets go of each passing report (the
+    controller keeps its own copy and prints the summary); a failing one is kept."""
+    project.makepyfile(
+        test_many="""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(20))
+        def test_passes(n):
+            pass
+
+        def test_fails():
+            assert False
+
+        def test_zz_last(request):
+            stats = request.config.pluginmanager.get_plugin("terminalreporter").stats
+            kept = {k: len(v) for k, v in stats.items() if v}
+            assert kept == {"failed": 1}, kept  # even this test's setup report is gone
+        """
+    )
+    base = ("--harness-env", "tf216", "--registry", "models/model_registry.json")
+    result = project.runpytest_subprocess("test_many.py", "-n", "1", *base)
+    result.assert_outcomes(passed=21, failed=1)
