@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-
 #: what a traced graph leaves in Python: TF 2.16 keeps the FuncGraph with its operations and
 #: symbolic tensors; TF 2.13 only the graph tensors the closure holds (``Tensor``)
 GRAPH_TYPES = {"FuncGraph", "Operation", "SymbolicTensor", "Tensor"}
