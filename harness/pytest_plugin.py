@@ -138,6 +138,12 @@ def screen_message(message: str, *, verbose: bool) -> str:
     return message if verbose else shorten(message.split("\n", 1)[0], LINE_LIMIT)
 
 
+def _env_name(config: pytest.Config) -> str | None:
+    """The environment named by ``--harness-env`` or ``HARNESS_ENV`` (None: not a harness
+    session, or one that infers it from the installed TensorFlow)."""
+    return config.getoption("harness_env") or os.environ.get("HARNESS_ENV") or None
+
+
 def _verifier(config: pytest.Config) -> Any:
     if _VERIFIER in config.stash:
         return config.stash[_VERIFIER]
@@ -146,7 +152,7 @@ def _verifier(config: pytest.Config) -> Any:
     root = Path(config.invocation_params.dir)
     try:
         verifier = open_session(
-            env=config.getoption("harness_env") or os.environ.get("HARNESS_ENV"),
+            env=_env_name(config),
             config=root / _option(config, "harness_config", "HARNESS_CONFIG", None, "harness.toml"),
             registry=root
             / _option(
@@ -253,7 +259,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    env = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
+    env = _env_name(config)
     if not env:
         return []
     shard = _shard(config)
@@ -283,7 +289,7 @@ def _harness_session(config: pytest.Config) -> Any:
     """The verifier, in the process that started the session, when it verifies models."""
     if _VERIFIER in config.stash:
         return config.stash[_VERIFIER]
-    if not (config.getoption("harness_env") or os.environ.get("HARNESS_ENV")):
+    if not _env_name(config):
         return None
     try:
         return _verifier(config)
@@ -346,7 +352,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.addinivalue_line("filterwarnings", line)
     if not _is_worker(config):
         config.pluginmanager.register(_CrashRecorder(config), "keras-harness-crashes")
-    elif config.getoption("harness_env") or os.environ.get("HARNESS_ENV"):
+    elif _env_name(config):
         config.pluginmanager.register(_WorkerReports(config), "keras-harness-worker-reports")
 
 
@@ -356,7 +362,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """After failures of a harness session, say how to see their full explanation."""
-    harness = config.getoption("harness_env") or os.environ.get("HARNESS_ENV")
+    harness = _env_name(config)
     if harness and terminalreporter.stats.get("failed") and not _verbose(config):
         terminalreporter.write_line(
             "keras-harness: -v (or HARNESS_VERBOSE=1) shows each failure's full explanation "

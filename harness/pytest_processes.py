@@ -19,7 +19,7 @@ from harness.core.errors import HarnessError
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` (``HARNESS_WORKERS=auto`` through tox): as many workers as cores, and no more
     than the available memory holds at ``HARNESS_WORKER_MB`` (default 1500) each."""
-    if not (config.getoption("harness_env") or os.environ.get("HARNESS_ENV")):
+    if not plugin._env_name(config):
         return None  # not a harness session: xdist's own choice
     from harness.verify import processes
 
@@ -57,7 +57,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     consecutive models, each in a fresh pytest process (:mod:`harness.verify.processes`)."""
     if plugin._is_worker(config) or config.option.collectonly or config.getoption("harness_batch"):
         return None
-    if not (config.getoption("harness_env") or os.environ.get("HARNESS_ENV")):
+    if not plugin._env_name(config):
         return None
     from harness.verify import processes
 

@@ -23,7 +23,10 @@ def graph_objects() -> int:
 def custom_gradients() -> list[str]:
     from tensorflow.python.framework import ops
 
-    return [n for n in ops._gradient_registry._registry if str(n).startswith("CustomGradient-")]
+    from harness.keras.formats import CUSTOM_GRADIENT_PREFIX
+
+    registry = ops._gradient_registry._registry
+    return [n for n in registry if str(n).startswith(CUSTOM_GRADIENT_PREFIX)]
 
 
 def trained(keras: Any) -> float:
