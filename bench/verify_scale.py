@@ -19,7 +19,10 @@ ids, in a temporary folder), then runs, each in a fresh process:
 It prints, per N, the wall time and peak RSS of both (the process and its children, from
 ``wait4``), P2 = harness time / bare time, and P3 = harness peak RSS at the largest N / at 30
 (or the smallest N above 1). The targets (issue 16): P2 <= 1.2 at 30 and 300 models, P3 <= 1.15.
-Timings vary with the machine's load: compare ratios from one run, not seconds across runs.
+Timings vary with the machine's load: compare ratios from one run, not seconds across runs. Each
+line also gives the CPU time (user + system, of the process and its children) of both and its
+ratio: on a shared machine it moves less than the wall time with the neighbours' load (the
+harness's xdist controller adds about 1 s of CPU that runs beside its worker).
 """
 
 from __future__ import annotations
@@ -89,8 +92,9 @@ def copies(model: str, count: int, build: Path, out: Path, registry_path: Path) 
     return path
 
 
-def measured(command: list[str], *, env: dict[str, str]) -> tuple[float, float, int]:
-    """``(wall seconds, peak RSS in MB of the process and its children, exit status)``."""
+def measured(command: list[str], *, env: dict[str, str]) -> tuple[float, float, int, float]:
+    """``(wall seconds, peak RSS in MB of the process and its children, exit status, CPU
+    seconds (user + system) of the process and its children)``."""
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -102,7 +106,7 @@ def measured(command: list[str], *, env: dict[str, str]) -> tuple[float, float, 
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):  # 1: cells that fail (the copies of a model with failing cells)
         sys.stderr.write(output.decode(errors="replace")[-3000:])
-    return wall, usage.ru_maxrss / 1024, code
+    return wall, usage.ru_maxrss / 1024, code, usage.ru_utime + usage.ru_stime
 
 
 def bare(registry_path: Path, build: Path, env: str, config_path: Path) -> None:
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             script = [sys.executable, __file__, "--env", args.env, "--build", str(work)]
             script += ["--config", str(Path(args.config).resolve())]
             bare_work = [*script, "--bare", str(registry)]
-            ratios = []
+            ratios, cpu_ratios = [], []
             for turn in range(1 if warming else max(1, args.repeat)):
                 if turn % 2 == 0:
                     harness = measured(suite, env=env)
@@ -224,10 +228,12 @@ def main(argv: list[str] | None = None) -> int:
                 if warming:
                     break
                 ratios.append(harness[0] / floor[0])
+                cpu_ratios.append(harness[3] / floor[3])
                 print(
                     f"{args.env} {count:4d} models: harness {harness[0]:7.1f} s "
                     f"{harness[1]:7.0f} MB (exit {harness[2]}) | bare {floor[0]:7.1f} s "
-                    f"{floor[1]:7.0f} MB | P2 harness/bare time {ratios[-1]:.2f}",
+                    f"{floor[1]:7.0f} MB | P2 harness/bare time {ratios[-1]:.2f} "
+                    f"(CPU {harness[3]:.1f} s / {floor[3]:.1f} s: {cpu_ratios[-1]:.2f})",
                     flush=True,
                 )
         if warming:
@@ -237,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         if len(ratios) > 1:
             print(
                 f"{args.env} {count:4d} models: P2 median of {len(ratios)} pairs "
-                f"{statistics.median(ratios):.2f} (from {min(ratios):.2f} to {max(ratios):.2f})",
+                f"{statistics.median(ratios):.2f} (from {min(ratios):.2f} to {max(ratios):.2f}); "
+                f"CPU time {statistics.median(cpu_ratios):.2f} (from {min(cpu_ratios):.2f} to "
+                f"{max(cpu_ratios):.2f})",
                 flush=True,
             )
     larger = [r for r in rows if r[0] > 1]  # P3: 30 (or the smallest) vs the largest
