@@ -172,6 +172,35 @@ def test_hdf5_external_links_are_refused(tmp_path: Path) -> None:
     )
 
 
+def test_hdf5_virtual_datasets_are_refused(tmp_path: Path) -> None:
+    source = tmp_path / "source.h5"
+    with h5py.File(source, "w") as handle:
+        handle["data"] = np.arange(3)
+    layout = h5py.VirtualLayout(shape=(3,), dtype="i8")
+    layout[:] = h5py.VirtualSource(str(source), "data", shape=(3,))
+    path = tmp_path / "virtual.h5"
+    with h5py.File(path, "w") as handle:
+        handle.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {}})
+        handle["model_weights/dense/kernel"] = np.zeros((2, 2))
+        handle.create_virtual_dataset("model_weights/leak", layout)
+    with pytest.raises(ResourceLimitError) as info:
+        read_config(path)
+    assert str(info.value) == (
+        f"Refusing to read {path}: it links to other files (model_weights/leak (virtual dataset))."
+        " Fix: re-save the model as a self-contained file."
+    )
+
+
+def test_plain_datasets_and_groups_pass_the_hdf5_walk(tmp_path: Path) -> None:
+    path = tmp_path / "plain.h5"
+    with h5py.File(path, "w") as handle:
+        handle.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {}})
+        handle["model_weights/dense/kernel"] = np.zeros((2, 2))
+        handle["model_weights/alias"] = h5py.SoftLink("/model_weights/dense")
+        handle.create_group("optimizer_weights")
+    assert read_config(path) == {"class_name": "Sequential", "config": {}}
+
+
 def test_one_walker_lists_every_object_or_only_the_layers() -> None:
     from harness.core.safety import walk
 
