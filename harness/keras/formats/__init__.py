@@ -130,9 +130,9 @@ def release() -> None:
         _collected_at[:] = [resident_mb() or 0.0]
 
 
-def freeze_lasting() -> int:
-    """Move every object the collector tracks into its permanent generation (``gc.freeze``);
-    returns how many. Called once per process, by :func:`release` when the first model was let
+def freeze_lasting() -> None:
+    """Move every object the collector tracks into its permanent generation (``gc.freeze``).
+    Called once per process, by :func:`release` when the first model was let
     go of and collected: what is alive then is the process's lasting state (TensorFlow, Keras
     and the modules their first load, trace and train step imported lazily, about a million
     objects), which every full collection would otherwise walk again. Measured in a TF 2.16
@@ -141,7 +141,6 @@ def freeze_lasting() -> int:
     collected, and they were alive after a full collection, so that is a one-time cost, not
     one per model."""
     gc.freeze()
-    return gc.get_freeze_count()
 
 
 #: the names ``tf.custom_gradient`` gives the gradients it registers in graph mode
